@@ -1,0 +1,40 @@
+/* Names and messages of enum usher_err, generated from the one table in err.h. */
+#include "err.h"
+
+#include <stdbool.h>
+
+const char *err_name(int code)
+{
+    switch (code) {
+#define USHER_ERR_NAME(name, value, msg)                                                           \
+    case (value):                                                                                  \
+        return #name;
+        USHER_ERR_MAP(USHER_ERR_NAME)
+#undef USHER_ERR_NAME
+    }
+    return "UNKNOWN";
+}
+
+const char *err_message(int code)
+{
+    switch (code) {
+#define USHER_ERR_MSG(name, value, msg)                                                            \
+    case (value):                                                                                  \
+        return (msg);
+        USHER_ERR_MAP(USHER_ERR_MSG)
+#undef USHER_ERR_MSG
+    }
+    return "unknown error";
+}
+
+bool err_is_known(int code)
+{
+    switch (code) {
+#define USHER_ERR_KNOWN(name, value, msg)                                                          \
+    case (value):                                                                                  \
+        return true;
+        USHER_ERR_MAP(USHER_ERR_KNOWN)
+#undef USHER_ERR_KNOWN
+    }
+    return false;
+}
