@@ -12,6 +12,10 @@
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <string.h>
+
+/* usher stores records in host order and swaps key bytes: little-endian only. */
+_Static_assert(__BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__, "usher needs a little-endian host");
 
 struct buf_reader {
     const uint8_t *p;
@@ -46,10 +50,32 @@ void buf_write_u32(struct buf_writer *w, uint32_t v);
 void buf_write_u64(struct buf_writer *w, uint64_t v);
 void buf_write_bytes(struct buf_writer *w, const void *src, size_t n);
 
-/* Big-endian helpers for LMDB keys, whose order must follow numeric order. */
-void buf_put_be64(uint8_t *p, uint64_t v);
-uint64_t buf_get_be64(const uint8_t *p);
-void buf_put_be32(uint8_t *p, uint32_t v);
-uint32_t buf_get_be32(const uint8_t *p);
+/* Big-endian helpers for LMDB keys, whose order must follow numeric order.
+ * Inline: every store key goes through them on the apply path. */
+static inline void buf_put_be64(uint8_t *p, uint64_t v)
+{
+    uint64_t be = __builtin_bswap64(v);
+    memcpy(p, &be, sizeof(be));
+}
+
+static inline uint64_t buf_get_be64(const uint8_t *p)
+{
+    uint64_t be;
+    memcpy(&be, p, sizeof(be));
+    return __builtin_bswap64(be);
+}
+
+static inline void buf_put_be32(uint8_t *p, uint32_t v)
+{
+    uint32_t be = __builtin_bswap32(v);
+    memcpy(p, &be, sizeof(be));
+}
+
+static inline uint32_t buf_get_be32(const uint8_t *p)
+{
+    uint32_t be;
+    memcpy(&be, p, sizeof(be));
+    return __builtin_bswap32(be);
+}
 
 #endif

@@ -120,6 +120,7 @@ static int seats_init(struct inv_txn *t, const struct event *e)
 {
     struct seat_chunk c;
     memset(&c, 0, sizeof(c));
+    t->chunk_valid = false;
     uint32_t chunks = (e->seat_count + SEATS_PER_CHUNK - 1) / SEATS_PER_CHUNK;
     for (uint32_t i = 0; i < chunks; i++) {
         uint8_t key[12];

@@ -35,14 +35,21 @@ int inv_hold_load(struct store_txn *st, uint64_t hold_id, struct hold_rec *h, bo
     return 0;
 }
 
-int inv_hold_store(struct inv_txn *t, uint64_t hold_id, const struct hold_rec *h)
+/* Writes a hold record; a new hold's id is above every stored one (ids grow
+ * with the log), so it is appended without a search. */
+static int hold_put(struct inv_txn *t, uint64_t hold_id, const struct hold_rec *h, unsigned flags)
 {
     ASSERT(h->state >= INV_HOLD_ACTIVE && h->state <= INV_HOLD_BOOKED);
     ASSERT(h->seat_count >= 1 && h->seat_count <= USHER_HOLD_SEATS_MAX);
     uint8_t key[8];
     inv_key_u64(key, hold_id);
     size_t len = HOLD_REC_HEAD + (h->ga != 0 ? 0u : 4u * h->seat_count);
-    return store_put(&t->st, STORE_HOLDS, key, sizeof(key), h, len, 0);
+    return store_put(&t->st, STORE_HOLDS, key, sizeof(key), h, len, flags);
+}
+
+int inv_hold_store(struct inv_txn *t, uint64_t hold_id, const struct hold_rec *h)
+{
+    return hold_put(t, hold_id, h, 0);
 }
 
 static int expiry_key_move(struct inv_txn *t, uint64_t hold_id, uint64_t from, uint64_t to)
@@ -216,7 +223,7 @@ static int hold_create(struct inv_txn *t, const struct cmd *cmd, uint32_t slot,
         rc = inv_journal_note(t, INV_HISTORY_HOLD, t->now, id, h->customer_id, h->event_id);
     }
     if (rc == 0) {
-        rc = inv_hold_store(t, id, h);
+        rc = hold_put(t, id, h, STORE_PUT_APPEND);
     }
     uint8_t key[16];
     inv_key_u64_u64(key, h->expires_at_ms, id);
@@ -259,7 +266,7 @@ static int seats_check_free(struct inv_txn *t, uint64_t event_id, const uint32_t
     for (uint16_t i = 0; i < n; i++) {
         uint32_t chunk = seats[i] / SEATS_PER_CHUNK;
         if (chunk != loaded) {
-            int rc = inv_chunk_load(&t->st, event_id, chunk, &c);
+            int rc = inv_txn_chunk_load(t, event_id, chunk, &c);
             if (rc != 0) {
                 return rc;
             }
@@ -381,7 +388,7 @@ static int row_free_seats(struct inv_txn *t, const struct event *e, const struct
         uint32_t seat = r->seat_first + j;
         uint32_t chunk = seat / SEATS_PER_CHUNK;
         if (chunk != loaded) {
-            int rc = inv_chunk_load(&t->st, e->id, chunk, &c);
+            int rc = inv_txn_chunk_load(t, e->id, chunk, &c);
             if (rc != 0) {
                 return rc;
             }

@@ -178,6 +178,13 @@ struct inv_txn {
     struct meta_state meta;
     uint64_t index; /* log index of the batch */
     uint64_t now;   /* time of the batch (time rule) */
+    /* The last seat chunk read or written in this batch: a hold checks its
+     * seats and then takes them, so the second read comes from here. Every
+     * chunk write of the batch goes through inv_txn_chunk_store(). */
+    bool chunk_valid;
+    uint64_t chunk_event;
+    uint32_t chunk_index;
+    struct seat_chunk chunk;
 };
 
 /* ---- keys ---- */
@@ -243,6 +250,11 @@ USHER_MUST_CHECK int inv_seats_set(struct inv_txn *t, uint64_t event_id, const u
                                    uint64_t at_ms);
 USHER_MUST_CHECK int inv_chunk_load(struct store_txn *st, uint64_t event_id, uint32_t chunk,
                                     struct seat_chunk *c);
+/* The same inside a batch, through the batch's chunk cache. */
+USHER_MUST_CHECK int inv_txn_chunk_load(struct inv_txn *t, uint64_t event_id, uint32_t chunk,
+                                        struct seat_chunk *c);
+USHER_MUST_CHECK int inv_txn_chunk_store(struct inv_txn *t, uint64_t event_id, uint32_t chunk,
+                                         const struct seat_chunk *c);
 /* Is a seat free at `now`: no owner, or a hold that expired. */
 bool inv_slot_is_free(const struct seat_slot *s, uint64_t now);
 

@@ -39,12 +39,35 @@ int inv_chunk_load(struct store_txn *st, uint64_t event_id, uint32_t chunk, stru
     return 0;
 }
 
-static int chunk_store(struct inv_txn *t, uint64_t event_id, uint32_t chunk,
-                       const struct seat_chunk *c)
+int inv_txn_chunk_load(struct inv_txn *t, uint64_t event_id, uint32_t chunk, struct seat_chunk *c)
+{
+    if (t->chunk_valid && t->chunk_event == event_id && t->chunk_index == chunk) {
+        memcpy(c, &t->chunk, sizeof(*c));
+        return 0;
+    }
+    int rc = inv_chunk_load(&t->st, event_id, chunk, c);
+    if (rc == 0) {
+        t->chunk_valid = true;
+        t->chunk_event = event_id;
+        t->chunk_index = chunk;
+        memcpy(&t->chunk, c, sizeof(*c));
+    }
+    return rc;
+}
+
+int inv_txn_chunk_store(struct inv_txn *t, uint64_t event_id, uint32_t chunk,
+                        const struct seat_chunk *c)
 {
     uint8_t key[12];
     inv_key_u64_u32(key, event_id, chunk);
-    return store_put(&t->st, STORE_SEATS, key, sizeof(key), c, sizeof(*c), 0);
+    int rc = store_put(&t->st, STORE_SEATS, key, sizeof(key), c, sizeof(*c), 0);
+    t->chunk_valid = rc == 0;
+    t->chunk_event = event_id;
+    t->chunk_index = chunk;
+    if (rc == 0 && c != &t->chunk) {
+        memcpy(&t->chunk, c, sizeof(*c));
+    }
+    return rc;
 }
 
 static int journal_put(struct inv_txn *t, struct journal_rec *j)
@@ -87,9 +110,9 @@ int inv_seats_set(struct inv_txn *t, uint64_t event_id, const uint32_t *seats, u
         ERGO(i > 0, seats[i] > seats[i - 1]);
         uint32_t chunk = seats[i] / SEATS_PER_CHUNK;
         if (chunk != loaded) {
-            rc = loaded == UINT32_MAX ? 0 : chunk_store(t, event_id, loaded, &c);
+            rc = loaded == UINT32_MAX ? 0 : inv_txn_chunk_store(t, event_id, loaded, &c);
             if (rc == 0) {
-                rc = inv_chunk_load(&t->st, event_id, chunk, &c);
+                rc = inv_txn_chunk_load(t, event_id, chunk, &c);
             }
             loaded = chunk;
         }
@@ -103,7 +126,7 @@ int inv_seats_set(struct inv_txn *t, uint64_t event_id, const uint32_t *seats, u
         }
     }
     if (rc == 0) {
-        rc = chunk_store(t, event_id, loaded, &c);
+        rc = inv_txn_chunk_store(t, event_id, loaded, &c);
     }
     if (rc != 0 || kind == 0) {
         return rc;
