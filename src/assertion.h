@@ -11,7 +11,8 @@
 #include <stdbool.h>
 
 /* Prints the failed assertion and a backtrace to stderr, then aborts. */
-_Noreturn void assertion_fail(const char *expr, const char *file, int line);
+_Noreturn __attribute__((noreturn)) void assertion_fail(const char *expr, const char *file,
+                                                     int line);
 
 #define ASSERT(expr)                                                                               \
     do {                                                                                           \

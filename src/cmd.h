@@ -12,6 +12,7 @@
 #ifndef USHER_SRC_CMD_H
 #define USHER_SRC_CMD_H
 
+#include <stdbool.h>
 #include <stdint.h>
 
 #include "event.h"
@@ -90,7 +91,7 @@ struct cmd_result {
 };
 
 /* Returns true for the commands that carry a client id and idempotency key. */
-static inline int cmd_is_keyed(uint8_t type)
+static inline bool cmd_is_keyed(uint8_t type)
 {
     return type != CMD_SWEEP;
 }

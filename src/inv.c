@@ -142,6 +142,21 @@ uint64_t inv_applied_index(struct inv *inv)
     return inv->applied_index;
 }
 
+int inv_usage(struct inv *inv, uint64_t *used_bytes, uint64_t *map_bytes)
+{
+    return store_usage(inv->store, used_bytes, map_bytes);
+}
+
+bool inv_store_is_full(struct inv *inv)
+{
+    uint64_t used = 0;
+    uint64_t map = 0;
+    if (inv_usage(inv, &used, &map) != 0) {
+        return true;
+    }
+    return used + USHER_STORE_RESERVE_BYTES > map;
+}
+
 uint64_t inv_now(struct inv *inv)
 {
     return inv->now_ms;
@@ -259,7 +274,9 @@ static int apply_one(struct inv_txn *t, const struct cmd *cmd, uint32_t slot,
         return rc;
     }
     ERGO(res->status != 0, res->id == 0);
-    return keyed ? idem_store(t, cmd, res) : 0;
+    /* Only effects are remembered (docs/STATE.md "Idempotency"): a refused
+     * command changed nothing, so its retry may simply run again. */
+    return keyed && res->status == 0 ? idem_store(t, cmd, res) : 0;
 }
 
 int inv_apply(struct inv *inv, uint64_t index, uint64_t ts_ms, const struct cmd *cmds, uint32_t n,

@@ -39,8 +39,8 @@ struct inv_options {
 
 /*
  * Opens (creating if needed) the store in directory dir, which must exist.
- * Returns 0 and *out, or USHER_STORAGE / USHER_INVALID with a message in
- * errmsg (USHER_ERRMSG_MAX bytes). Close with inv_close().
+ * Returns 0 and *out, or USHER_STORAGE / USHER_INVALID / USHER_NOMEM with a
+ * message in errmsg (USHER_ERRMSG_MAX bytes). Close with inv_close().
  */
 USHER_MUST_CHECK int inv_open(const char *dir, const struct inv_options *opts, struct inv **out,
                               char *errmsg);
@@ -50,7 +50,8 @@ void inv_close(struct inv *inv);
 
 /*
  * Applies a batch of n commands at log index `index` with the leader stamp
- * ts_ms, in one LMDB write transaction. results must have room for n; each
+ * ts_ms, in one LMDB write transaction (cmds and results may be NULL when n
+ * is 0: an empty batch advances the index and time). results must have room for n; each
  * command gets its own result and a refused command changes nothing. Borrows
  * cmds for the call.
  *
@@ -78,6 +79,19 @@ uint64_t inv_applied_index(struct inv *inv);
 /* Returns the state machine's time: the largest batch stamp applied. */
 uint64_t inv_now(struct inv *inv);
 
+/*
+ * Reports the store's bytes in use and its map size. The daemon calls
+ * inv_store_is_full() before it admits a command and answers LIMIT_STORE_FULL
+ * when fewer than USHER_STORE_RESERVE_BYTES remain: admission, not apply,
+ * decides, so replicas never diverge on it and MDB_MAP_FULL never happens in
+ * apply. Returns 0 or STORAGE.
+ */
+USHER_MUST_CHECK int inv_usage(struct inv *inv, uint64_t *used_bytes, uint64_t *map_bytes);
+
+/* Returns true when fewer than USHER_STORE_RESERVE_BYTES of the map remain
+ * (or the usage cannot be read). */
+bool inv_store_is_full(struct inv *inv);
+
 /* ---- Reads. Each runs in its own read transaction; none changes state. ---- */
 
 /* Copies the description of an event into *out (caller frees with
@@ -89,8 +103,9 @@ USHER_MUST_CHECK int inv_event_list(struct inv *inv, uint64_t after, uint64_t *i
                                     uint32_t *n);
 
 struct inv_section_avail {
-    uint32_t free;     /* seats (or places) free at now_ms */
-    uint32_t held;     /* held by holds alive at now_ms */
+    uint32_t free;     /* seats free at now_ms; GA: capacity - held - booked */
+    uint32_t held;     /* seats held by holds alive at now_ms; GA: places of
+                          active holds until a sweep expires them */
     uint32_t booked;
     uint32_t capacity; /* seats in the section, or GA capacity */
 };
@@ -125,7 +140,7 @@ struct inv_hold {
     uint8_t state;          /* enum inv_hold_state as stored (an ACTIVE hold past its
                                expiry is reported EXPIRED by reads) */
     uint8_t ga;             /* 1: GA places of `section`, 0: seats */
-    uint16_t section;
+    uint16_t section;       /* GA holds only (seated holds may span sections): 0 */
     uint16_t seat_count;    /* seats or places */
     uint64_t created_at_ms;
     uint64_t expires_at_ms;

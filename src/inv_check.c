@@ -86,8 +86,42 @@ static int check_slot(struct check_ctx *x, uint64_t event_id, uint32_t seat,
     return 0;
 }
 
+static int owner_of(struct check_ctx *x, uint64_t event_id, uint32_t seat, uint64_t *owner)
+{
+    struct seat_chunk c;
+    int rc = inv_chunk_load(&x->st, event_id, seat / SEATS_PER_CHUNK, &c);
+    *owner = rc == 0 ? c.slots[seat % SEATS_PER_CHUNK].owner : 0;
+    return rc;
+}
+
+/* The in-memory per-row free counts, if built, must match the chunks. */
+static int check_row_free(struct check_ctx *x, const struct event *e)
+{
+    const uint16_t *counts = inv_event_row_free_peek(x->inv, e->id);
+    for (uint32_t r = 0; counts != NULL && r < e->row_count; r++) {
+        uint32_t free_seats = 0;
+        for (uint32_t j = 0; j < e->rows[r].seat_count; j++) {
+            uint64_t owner = 0;
+            int rc = owner_of(x, e->id, e->rows[r].seat_first + j, &owner);
+            if (rc != 0) {
+                return rc;
+            }
+            free_seats += owner == 0 ? 1u : 0u;
+        }
+        if (free_seats != counts[r]) {
+            return fail(x, "event %llu row %u: cached free count %u, chunks say %u",
+                        (unsigned long long)e->id, r, counts[r], free_seats);
+        }
+    }
+    return 0;
+}
+
 static int check_event(struct check_ctx *x, const struct event *e)
 {
+    int frc = check_row_free(x, e);
+    if (frc != 0) {
+        return frc;
+    }
     uint32_t chunks = (e->seat_count + SEATS_PER_CHUNK - 1) / SEATS_PER_CHUNK;
     for (uint32_t c = 0; c < chunks; c++) {
         struct seat_chunk chunk;
@@ -108,13 +142,6 @@ static int check_event(struct check_ctx *x, const struct event *e)
     return 0;
 }
 
-static int owner_of(struct check_ctx *x, uint64_t event_id, uint32_t seat, uint64_t *owner)
-{
-    struct seat_chunk c;
-    int rc = inv_chunk_load(&x->st, event_id, seat / SEATS_PER_CHUNK, &c);
-    *owner = rc == 0 ? c.slots[seat % SEATS_PER_CHUNK].owner : 0;
-    return rc;
-}
 
 /* Adds a hold's or booking's GA places to the per-section sums. */
 static int ga_add(struct check_ctx *x, uint64_t event_id, uint16_t section, uint32_t held,

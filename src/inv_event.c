@@ -27,23 +27,85 @@ void inv_event_cache_clear(struct inv *inv)
     for (uint32_t i = 0; i < INV_EVENT_CACHE_SLOTS; i++) {
         event_destroy(inv->cache_events[i]);
         inv->cache_events[i] = NULL;
+        mem_free(inv->cache_row_free[i]);
+        inv->cache_row_free[i] = NULL;
         inv->cache_ids[i] = 0;
     }
 }
 
-static const struct event *cache_get(struct inv *inv, uint64_t id)
+/* Returns the cache slot of an event id, or UINT32_MAX. */
+static uint32_t cache_find(const struct inv *inv, uint64_t id)
 {
     uint32_t slot = cache_slot(id);
     for (uint32_t probe = 0; probe < INV_EVENT_CACHE_SLOTS; probe++) {
         uint32_t i = (slot + probe) % INV_EVENT_CACHE_SLOTS;
         if (inv->cache_ids[i] == id) {
-            return inv->cache_events[i];
+            return i;
         }
         if (inv->cache_ids[i] == 0) {
-            return NULL;
+            return UINT32_MAX;
         }
     }
-    return NULL;
+    return UINT32_MAX;
+}
+
+static const struct event *cache_get(struct inv *inv, uint64_t id)
+{
+    uint32_t i = cache_find(inv, id);
+    return i == UINT32_MAX ? NULL : inv->cache_events[i];
+}
+
+int inv_event_row_free(struct inv *inv, struct store_txn *st, const struct event *e,
+                       uint16_t **out)
+{
+    uint32_t slot = cache_find(inv, e->id);
+    ASSERT(slot != UINT32_MAX && inv->cache_events[slot] == e);
+    if (inv->cache_row_free[slot] != NULL) {
+        *out = inv->cache_row_free[slot];
+        return 0;
+    }
+    uint16_t *counts = mem_calloc(e->row_count == 0 ? 1 : e->row_count, sizeof(*counts));
+    if (counts == NULL) {
+        return USHER_NOMEM;
+    }
+    uint32_t chunks = (e->seat_count + SEATS_PER_CHUNK - 1) / SEATS_PER_CHUNK;
+    for (uint32_t c = 0; c < chunks; c++) {
+        struct seat_chunk chunk;
+        int rc = inv_chunk_load(st, e->id, c, &chunk);
+        if (rc != 0) {
+            mem_free(counts);
+            return rc;
+        }
+        for (uint32_t i = 0; i < SEATS_PER_CHUNK; i++) {
+            uint32_t seat = c * SEATS_PER_CHUNK + i;
+            if (seat < e->seat_count && chunk.slots[i].owner == 0) {
+                counts[event_row_of_seat(e, seat)]++;
+            }
+        }
+    }
+    inv->cache_row_free[slot] = counts;
+    *out = counts;
+    return 0;
+}
+
+void inv_event_row_free_adjust(struct inv *inv, const struct event *e, uint32_t seat, int delta)
+{
+    uint32_t slot = cache_find(inv, e->id);
+    ASSERT(slot != UINT32_MAX);
+    uint16_t *counts = inv->cache_row_free[slot];
+    if (counts == NULL || delta == 0) {
+        return;
+    }
+    uint32_t row = event_row_of_seat(e, seat);
+    ERGO(delta < 0, counts[row] > 0);
+    ERGO(delta > 0, counts[row] < e->rows[row].seat_count);
+    counts[row] = (uint16_t)(counts[row] + delta);
+}
+
+const uint16_t *inv_event_row_free_peek(struct inv *inv, uint64_t event_id)
+{
+    uint32_t i = cache_find(inv, event_id);
+    return i == UINT32_MAX ? NULL : inv->cache_row_free[i];
 }
 
 static void cache_put(struct inv *inv, struct event *e)
@@ -115,17 +177,28 @@ static int ga_init(struct inv_txn *t, const struct event *e)
 }
 
 /* Seat chunks start all free: write them so that every seat has a record and
- * a later hold is a pure update. */
+ * a later hold is a pure update. When the event's keys sort after every
+ * stored chunk (ids usually grow), they are appended: LMDB then fills pages
+ * instead of splitting them half-empty (measured: half the pages). */
 static int seats_init(struct inv_txn *t, const struct event *e)
 {
     struct seat_chunk c;
     memset(&c, 0, sizeof(c));
     t->chunk_valid = false;
+    const void *last = NULL;
+    size_t last_len = 0;
+    bool found = false;
+    int rc = store_last_key(&t->st, STORE_SEATS, &last, &last_len, &found);
+    if (rc != 0) {
+        return rc;
+    }
+    ERGO(found, last_len == 12);
+    unsigned flags = !found || buf_get_be64(last) < e->id ? STORE_PUT_APPEND : 0u;
     uint32_t chunks = (e->seat_count + SEATS_PER_CHUNK - 1) / SEATS_PER_CHUNK;
     for (uint32_t i = 0; i < chunks; i++) {
         uint8_t key[12];
         inv_key_u64_u32(key, e->id, i);
-        int rc = store_put(&t->st, STORE_SEATS, key, sizeof(key), &c, sizeof(c), 0);
+        rc = store_put(&t->st, STORE_SEATS, key, sizeof(key), &c, sizeof(c), flags);
         if (rc != 0) {
             return rc;
         }

@@ -11,6 +11,7 @@
 #include <string.h>
 
 #include "assertion.h"
+#include "buf.h"
 #include "inv_int.h"
 
 int inv_hold_load(struct store_txn *st, uint64_t hold_id, struct hold_rec *h, bool *found)
@@ -378,6 +379,28 @@ int inv_hold_apply_seats(struct inv_txn *t, const struct cmd *cmd, uint32_t slot
     return hold_seats_take(t, cmd, slot, &h, res);
 }
 
+/* Sets *expired when some active hold may have expired unswept: the
+ * earliest key of the expiry table is due. */
+static int any_hold_expired(struct inv_txn *t, bool *expired)
+{
+    struct store_cursor c = { NULL };
+    int rc = store_cursor_open(&t->st, STORE_EXPIRY, &c);
+    const void *k = NULL;
+    const void *v = NULL;
+    size_t kl = 0;
+    size_t vl = 0;
+    bool found = false;
+    if (rc == 0) {
+        rc = store_cursor_seek(&c, NULL, 0, &k, &kl, &v, &vl, &found);
+    }
+    store_cursor_close(&c);
+    if (rc == 0 && found && kl != 16) {
+        return USHER_STORAGE;
+    }
+    *expired = rc == 0 && found && buf_get_be64(k) <= t->now;
+    return rc;
+}
+
 /* Marks free[j] for the seats of row r at now. */
 static int row_free_seats(struct inv_txn *t, const struct event *e, const struct event_row *r,
                           bool *free_seats)
@@ -448,10 +471,21 @@ int inv_hold_apply_best(struct inv_txn *t, const struct cmd *cmd, uint32_t slot,
         return 0;
     }
     const struct event_section *sec = &e->sections[section];
+    uint16_t *row_free = NULL;
+    bool expired = false;
+    rc = inv_event_row_free(t->inv, &t->st, e, &row_free);
+    if (rc == 0) {
+        rc = any_hold_expired(t, &expired);
+    }
+    if (rc != 0) {
+        return rc;
+    }
     bool free_seats[USHER_ROW_SEATS_MAX];
     for (uint32_t r = sec->row_first; r < sec->row_first + sec->row_count; r++) {
         const struct event_row *row = &e->rows[r];
-        if (row->seat_count < count) {
+        /* Without expired holds, a row with fewer unowned seats than asked
+         * cannot have the block: skip it unread (sold-out sections). */
+        if (row->seat_count < count || (!expired && row_free[r] < count)) {
             continue;
         }
         rc = row_free_seats(t, e, row, free_seats);

@@ -168,6 +168,10 @@ struct inv {
     uint64_t now_ms;
     uint64_t cache_ids[INV_EVENT_CACHE_SLOTS];
     struct event *cache_events[INV_EVENT_CACHE_SLOTS];
+    /* Per cached event, built on first use: seats with no owner per row.
+     * Lets best-available skip full rows without reading them; exact
+     * because every owner change goes through inv_seats_set(). */
+    uint16_t *cache_row_free[INV_EVENT_CACHE_SLOTS];
     struct cmd *batch_cmds; /* USHER_BATCH_CMDS_MAX, for inv_apply_encoded() */
 };
 
@@ -203,6 +207,17 @@ uint64_t inv_id_make(uint64_t index, uint32_t slot);
 USHER_MUST_CHECK int inv_event_find(struct inv *inv, struct store_txn *st, uint64_t event_id,
                                     const struct event **out);
 void inv_event_cache_clear(struct inv *inv);
+
+/* Returns the per-row counts of seats with no owner for a cached event,
+ * building them from the chunks on first use. Returns 0, NOMEM or STORAGE. */
+USHER_MUST_CHECK int inv_event_row_free(struct inv *inv, struct store_txn *st,
+                                        const struct event *e, uint16_t **out);
+
+/* Adjusts the count of a seat's row by delta (+1 freed, -1 taken), if built. */
+void inv_event_row_free_adjust(struct inv *inv, const struct event *e, uint32_t seat, int delta);
+
+/* Returns the built counts of an event or NULL (for inv_check()). */
+const uint16_t *inv_event_row_free_peek(struct inv *inv, uint64_t event_id);
 USHER_MUST_CHECK int inv_event_apply_create(struct inv_txn *t, const struct cmd *cmd,
                                             struct cmd_result *res);
 

@@ -100,6 +100,11 @@ int inv_seats_set(struct inv_txn *t, uint64_t event_id, const uint32_t *seats, u
                   uint64_t customer_id, uint64_t at_ms)
 {
     ASSERT(n >= 1 && n <= USHER_HOLD_SEATS_MAX);
+    const struct event *e = NULL;
+    int erc = inv_event_find(t->inv, &t->st, event_id, &e);
+    if (erc != 0) {
+        return erc == USHER_EVENT_NOT_FOUND ? USHER_STORAGE : erc;
+    }
     struct journal_rec j;
     memset(&j, 0, sizeof(j));
     uint64_t seq = kind != 0 ? t->meta.journal_seq + 1 : 0;
@@ -119,6 +124,7 @@ int inv_seats_set(struct inv_txn *t, uint64_t event_id, const uint32_t *seats, u
         struct seat_slot *s = &c.slots[seats[i] % SEATS_PER_CHUNK];
         j.seats[i].seat = seats[i];
         j.seats[i].prev = s->last_journal;
+        inv_event_row_free_adjust(t->inv, e, seats[i], (owner == 0) - (s->owner == 0));
         s->owner = owner;
         s->expires_at_ms = expires_at_ms;
         if (kind != 0) {

@@ -205,6 +205,17 @@ int inv_snapshot_export(struct inv *inv, uint8_t **out, size_t *len)
     return 0;
 }
 
+/* The meta record must be ours: right key, size and format. */
+static bool meta_record_is_valid(const uint8_t *k, size_t kl, const uint8_t *v, size_t vl)
+{
+    struct meta_state m;
+    if (kl != 5 || memcmp(k, "state", 5) != 0 || vl != sizeof(m)) {
+        return false;
+    }
+    memcpy(&m, v, sizeof(m));
+    return m.format == INV_FORMAT;
+}
+
 /* One pass over the stream: checks framing and key order; with a txn it
  * also writes each record. */
 static int restore_pass(struct buf_reader *r, struct store_txn *st)
@@ -214,6 +225,9 @@ static int restore_pass(struct buf_reader *r, struct store_txn *st)
         uint64_t count = buf_read_u64(r);
         if (!r->ok || table != t || count > buf_reader_left(r) / SNAP_RECORD_BYTES) {
             return USHER_BAD_REQUEST;
+        }
+        if (t == STORE_META && count > 1) {
+            return USHER_BAD_REQUEST; /* the one state record (none in a new store) */
         }
         uint8_t prev[STORE_KEY_MAX];
         size_t prev_len = 0;
@@ -232,6 +246,9 @@ static int restore_pass(struct buf_reader *r, struct store_txn *st)
             int cmp = memcmp(k, prev, common);
             if (i > 0 && (cmp < 0 || (cmp == 0 && kl <= prev_len))) {
                 return USHER_BAD_REQUEST; /* keys must be strictly ascending */
+            }
+            if (t == STORE_META && !meta_record_is_valid(k, kl, v, vl)) {
+                return USHER_BAD_REQUEST;
             }
             memcpy(prev, k, kl);
             prev_len = kl;
@@ -293,9 +310,8 @@ int inv_snapshot_restore(struct inv *inv, const uint8_t *buf, size_t len)
     }
     if (rc != 0) {
         store_txn_abort(&st);
-        /* The stream passed its checks, so a failure here is local storage,
-         * or a checksummed stream whose meta record is not ours. */
-        return rc == USHER_BAD_REQUEST ? rc : USHER_STORAGE;
+        /* The stream passed every check, so a failure here is local storage. */
+        return USHER_STORAGE;
     }
     rc = store_txn_commit(&st);
     inv_event_cache_clear(inv);

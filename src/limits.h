@@ -70,10 +70,16 @@
 
 /* Bytes of one encoded command: the largest is an event create with the
  * maximum rows and labels (~8192 * 20 bytes). LIMIT_MSG_SIZE. */
-#define USHER_CMD_BYTES_MAX (256u * 1024u)
+#define USHER_CMD_BYTES_MAX 262144u /* 256 KiB; a literal so size_t comparisons do not widen */
 
 /* Bytes of one encoded batch. LIMIT_MSG_SIZE. */
-#define USHER_BATCH_BYTES_MAX (1024u * 1024u)
+#define USHER_BATCH_BYTES_MAX 1048576u /* 1 MiB */
+
+/* Bytes of one client frame (length field included): a command plus the
+ * header, or the largest reply (availability of the largest event: a 32 KiB
+ * bitmap and 256 sections). Checked on the length field before anything is
+ * buffered; a larger frame closes the connection (LIMIT_MSG_SIZE). */
+#define USHER_FRAME_BYTES_MAX 327680u /* 320 KiB */
 
 /* Holds one sweep command may expire or purge, so a mass expiry at one
  * instant cannot stall a shard: the rest wait for the next sweep. */
@@ -107,5 +113,6 @@ static_assert(USHER_HOLD_SEATS_DEFAULT <= USHER_HOLD_SEATS_MAX, "default under c
 static_assert(USHER_HOLD_TTL_DEFAULT_MAX_MS <= USHER_HOLD_LIFETIME_DEFAULT_MS, "ttl fits lifetime");
 static_assert(USHER_ROW_SEATS_MAX <= 65535u, "row seat count is a u16");
 static_assert(USHER_EVENT_SEATS_MAX >= 200000u, "brief: 200,000 seats per event");
+static_assert(USHER_FRAME_BYTES_MAX >= USHER_CMD_BYTES_MAX + 4096u, "a command fits a frame");
 
 #endif

@@ -289,3 +289,19 @@ int store_cursor_next(struct store_cursor *c, const void **k, size_t *k_len, con
     MDB_val kv = { 0, NULL };
     return cursor_get(c, &kv, MDB_NEXT, k, k_len, v, v_len, found);
 }
+
+int store_last_key(struct store_txn *t, enum store_table table, const void **k, size_t *k_len,
+                   bool *found)
+{
+    struct store_cursor c = { NULL };
+    int rc = store_cursor_open(t, table, &c);
+    if (rc != 0) {
+        return rc;
+    }
+    MDB_val kv = { 0, NULL };
+    const void *v = NULL;
+    size_t v_len = 0;
+    rc = cursor_get(&c, &kv, MDB_LAST, k, k_len, &v, &v_len, found);
+    store_cursor_close(&c);
+    return rc;
+}

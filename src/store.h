@@ -102,6 +102,11 @@ USHER_MUST_CHECK int store_cursor_seek(struct store_cursor *c, const void *key, 
                                        const void **k, size_t *k_len, const void **v,
                                        size_t *v_len, bool *found);
 
+/* Reads the last (largest) key of a table; *found false when it is empty.
+ * *k is valid as store_get()'s value is. Returns 0 or STORAGE. */
+USHER_MUST_CHECK int store_last_key(struct store_txn *t, enum store_table table, const void **k,
+                                    size_t *k_len, bool *found);
+
 /* Moves to the next key. Returns 0 or STORAGE; *found false at the end. */
 USHER_MUST_CHECK int store_cursor_next(struct store_cursor *c, const void **k, size_t *k_len,
                                        const void **v, size_t *v_len, bool *found);
