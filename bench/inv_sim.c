@@ -849,7 +849,7 @@ __attribute__((format(printf, 2, 3))) static void check_fail(struct check *k, co
     if (!k->silent && k->failures < 20) {
         (void)printf("  check failed: ");
         va_start(ap, fmt);
-        (void)vprintf(fmt, ap);
+        (void)vprintf(fmt, ap); /* NOLINT(clang-analyzer-valist.Uninitialized) */
         va_end(ap);
         (void)printf("\n");
     }

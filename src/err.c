@@ -15,6 +15,8 @@ const char *err_name(int code)
     return "UNKNOWN";
 }
 
+static const char unknown_message[] = "unknown error";
+
 const char *err_message(int code)
 {
     switch (code) {
@@ -24,17 +26,10 @@ const char *err_message(int code)
         USHER_ERR_MAP(USHER_ERR_MSG)
 #undef USHER_ERR_MSG
     }
-    return "unknown error";
+    return unknown_message;
 }
 
 bool err_is_known(int code)
 {
-    switch (code) {
-#define USHER_ERR_KNOWN(name, value, msg)                                                          \
-    case (value):                                                                                  \
-        return true;
-        USHER_ERR_MAP(USHER_ERR_KNOWN)
-#undef USHER_ERR_KNOWN
-    }
-    return false;
+    return err_message(code) != unknown_message;
 }

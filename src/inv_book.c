@@ -28,7 +28,7 @@ int inv_booking_load(struct store_txn *st, uint64_t booking_id, struct booking_r
     memset(b, 0, sizeof(*b));
     memcpy(b, v, len);
     if (b->seat_count > USHER_HOLD_SEATS_MAX ||
-        len != BOOKING_REC_HEAD + (b->ga != 0 ? 0u : 4u * b->seat_count) ||
+        len != BOOKING_REC_HEAD + (b->ga != 0 ? 0u : sizeof(uint32_t) * b->seat_count) ||
         b->ref_len > USHER_PAYMENT_REF_LEN_MAX) {
         return USHER_STORAGE;
     }
@@ -42,7 +42,7 @@ static int booking_store(struct inv_txn *t, uint64_t booking_id, const struct bo
     ASSERT(b->seat_count >= 1 && b->seat_count <= USHER_HOLD_SEATS_MAX);
     uint8_t key[8];
     inv_key_u64(key, booking_id);
-    size_t len = BOOKING_REC_HEAD + (b->ga != 0 ? 0u : 4u * b->seat_count);
+    size_t len = BOOKING_REC_HEAD + (b->ga != 0 ? 0u : sizeof(uint32_t) * b->seat_count);
     return store_put(&t->st, STORE_BOOKINGS, key, sizeof(key), b, len, flags);
 }
 
@@ -122,7 +122,7 @@ int inv_book_apply(struct inv_txn *t, const struct cmd *cmd, uint32_t slot,
     res->id = booking_id;
     res->seat_count = h.seat_count;
     if (h.ga == 0) {
-        memcpy(res->seats, h.seats, 4u * h.seat_count);
+        memcpy(res->seats, h.seats, sizeof(uint32_t) * h.seat_count);
     }
     return rc;
 }

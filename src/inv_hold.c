@@ -30,7 +30,7 @@ int inv_hold_load(struct store_txn *st, uint64_t hold_id, struct hold_rec *h, bo
     memset(h, 0, sizeof(*h));
     memcpy(h, v, len);
     if (h->seat_count > USHER_HOLD_SEATS_MAX ||
-        len != HOLD_REC_HEAD + (h->ga != 0 ? 0u : 4u * h->seat_count)) {
+        len != HOLD_REC_HEAD + (h->ga != 0 ? 0u : sizeof(uint32_t) * h->seat_count)) {
         return USHER_STORAGE;
     }
     return 0;
@@ -44,7 +44,7 @@ static int hold_put(struct inv_txn *t, uint64_t hold_id, const struct hold_rec *
     ASSERT(h->seat_count >= 1 && h->seat_count <= USHER_HOLD_SEATS_MAX);
     uint8_t key[8];
     inv_key_u64(key, hold_id);
-    size_t len = HOLD_REC_HEAD + (h->ga != 0 ? 0u : 4u * h->seat_count);
+    size_t len = HOLD_REC_HEAD + (h->ga != 0 ? 0u : sizeof(uint32_t) * h->seat_count);
     return store_put(&t->st, STORE_HOLDS, key, sizeof(key), h, len, flags);
 }
 
@@ -239,7 +239,7 @@ static int hold_create(struct inv_txn *t, const struct cmd *cmd, uint32_t slot,
     res->expires_at_ms = h->expires_at_ms;
     res->seat_count = h->seat_count;
     if (h->ga == 0) {
-        memcpy(res->seats, h->seats, 4u * h->seat_count);
+        memcpy(res->seats, h->seats, sizeof(uint32_t) * h->seat_count);
     }
     return rc;
 }
@@ -358,7 +358,7 @@ int inv_hold_apply_seats(struct inv_txn *t, const struct cmd *cmd, uint32_t slot
     memset(&h, 0, sizeof(h));
     h.seat_count = cmd->u.hold_seats.seat_count;
     ASSERT(h.seat_count >= 1 && h.seat_count <= USHER_HOLD_SEATS_MAX);
-    memcpy(h.seats, cmd->u.hold_seats.seats, 4u * h.seat_count);
+    memcpy(h.seats, cmd->u.hold_seats.seats, sizeof(uint32_t) * h.seat_count);
     sort_seats(h.seats, h.seat_count);
     int status = 0;
     for (uint16_t i = 0; i < h.seat_count && status == 0; i++) {
@@ -596,7 +596,7 @@ int inv_hold_apply_extend(struct inv_txn *t, const struct cmd *cmd, struct cmd_r
     res->expires_at_ms = to;
     res->seat_count = h.seat_count;
     if (h.ga == 0) {
-        memcpy(res->seats, h.seats, 4u * h.seat_count);
+        memcpy(res->seats, h.seats, sizeof(uint32_t) * h.seat_count);
     }
     return rc;
 }

@@ -26,7 +26,7 @@ static const char snap_magic[8] = { 'U', 'S', 'H', 'R', 'S', 'N', 'A', 'P' };
 #define SNAP_HEADER_BYTES 32u
 #define SNAP_TABLE_BYTES 12u
 #define SNAP_RECORD_BYTES 6u
-#define SNAP_VALUE_MAX (1024u * 1024u)
+#define SNAP_VALUE_MAX 1048576u /* 1 MiB */
 
 static void dump_hex(FILE *f, const void *p, size_t len)
 {
@@ -164,7 +164,7 @@ static int export_tables(struct store_txn *st, struct export_ctx *x)
 
 int inv_snapshot_export(struct inv *inv, uint8_t **out, size_t *len)
 {
-    struct export_ctx x = { .cap = 1024u * 1024u };
+    struct export_ctx x = { .cap = 1048576u };
     x.buf = mem_alloc(x.cap);
     if (x.buf == NULL) {
         return USHER_NOMEM;
@@ -229,7 +229,7 @@ static int restore_pass(struct buf_reader *r, struct store_txn *st)
         if (t == STORE_META && count > 1) {
             return USHER_BAD_REQUEST; /* the one state record (none in a new store) */
         }
-        uint8_t prev[STORE_KEY_MAX];
+        uint8_t prev[STORE_KEY_MAX] = { 0 };
         size_t prev_len = 0;
         for (uint64_t i = 0; i < count; i++) {
             uint16_t kl = buf_read_u16(r);
