@@ -12,13 +12,13 @@
 
 /* Prints the failed assertion and a backtrace to stderr, then aborts. */
 _Noreturn __attribute__((noreturn)) void assertion_fail(const char *expr, const char *file,
-                                                     int line);
+                                                        int line);
 
-#define ASSERT(expr)                                                                               \
-    do {                                                                                           \
-        if (!(expr)) {                                                                             \
-            assertion_fail(#expr, __FILE__, __LINE__);                                             \
-        }                                                                                          \
+#define ASSERT(expr)                                   \
+    do {                                               \
+        if (!(expr)) {                                 \
+            assertion_fail(#expr, __FILE__, __LINE__); \
+        }                                              \
     } while (0)
 
 /* "a implies b". */

@@ -29,6 +29,7 @@ enum cmd_type {
     CMD_BOOKING_CANCEL = 8, /* cancel a booking: its seats go back on sale */
     CMD_SWEEP = 9,          /* expire holds whose expiry passed, purge old records */
 };
+
 #define CMD_TYPE_MAX 9u
 
 struct cmd {
@@ -38,34 +39,42 @@ struct cmd {
     uint64_t event_id;    /* != 0 except for CMD_SWEEP */
     uint64_t customer_id; /* the shopper; != 0 for holds, book, cancel, extend, release */
     uint64_t digest;      /* xxh64 of the encoded command; set by codec_cmd_decode() */
+
     union {
         struct {
             struct event *event; /* owned by the command: codec_cmd_release() frees it */
         } create;
+
         struct {
             uint32_t ttl_ms; /* 0: the event's maximum TTL */
             uint16_t seat_count;
             uint32_t seats[USHER_HOLD_SEATS_MAX]; /* dense seat indexes */
         } hold_seats;
+
         struct {
             uint32_t ttl_ms;
             uint16_t section; /* section index in the event */
             uint16_t count;   /* seats (BEST) or places (GA) */
         } hold_count;         /* CMD_HOLD_BEST and CMD_HOLD_GA */
+
         struct {
             uint64_t hold_id;
             uint32_t ttl_ms;
         } extend;
+
         struct {
             uint64_t hold_id;
         } release;
+
         struct {
             uint64_t hold_id;
             char payment_ref[USHER_PAYMENT_REF_LEN_MAX + 1]; /* NUL-terminated */
         } book;
+
         struct {
             uint64_t booking_id;
         } cancel;
+
         struct {
             uint32_t max; /* holds to handle at most, <= USHER_SWEEP_MAX */
         } sweep;
@@ -78,15 +87,15 @@ struct cmd {
  * refused and changed nothing.
  */
 struct cmd_result {
-    uint16_t status;        /* enum usher_err */
-    uint8_t type;           /* enum cmd_type of the command */
-    uint8_t replayed;       /* 1: answered from the idempotency table (not encoded) */
-    uint64_t id;            /* event id (create), hold id (holds, extend, release),
-                               booking id (book, cancel); 0 when refused */
-    uint64_t expires_at_ms; /* holds and extend: the hold's expiry */
-    uint32_t swept;         /* sweep: holds expired plus records purged */
-    uint8_t more;           /* sweep: 1 when work was left for the next sweep */
-    uint16_t seat_count;    /* holds: seats (or GA places) held */
+    uint16_t status;                      /* enum usher_err */
+    uint8_t type;                         /* enum cmd_type of the command */
+    uint8_t replayed;                     /* 1: answered from the idempotency table (not encoded) */
+    uint64_t id;                          /* event id (create), hold id (holds, extend, release),
+                                             booking id (book, cancel); 0 when refused */
+    uint64_t expires_at_ms;               /* holds and extend: the hold's expiry */
+    uint32_t swept;                       /* sweep: holds expired plus records purged */
+    uint8_t more;                         /* sweep: 1 when work was left for the next sweep */
+    uint16_t seat_count;                  /* holds: seats (or GA places) held */
     uint32_t seats[USHER_HOLD_SEATS_MAX]; /* seated holds: the seats, ascending */
 };
 

@@ -24,9 +24,9 @@
 #include "err.h"
 #include "event.h"
 
-#define CODEC_VERSION 1u
-#define CODEC_BATCH_MAGIC 0x42u /* 'B' */
-#define CODEC_CMD_HEADER_BYTES 36u
+#define CODEC_VERSION            1u
+#define CODEC_BATCH_MAGIC        0x42u /* 'B' */
+#define CODEC_CMD_HEADER_BYTES   36u
 #define CODEC_BATCH_HEADER_BYTES 16u
 
 /*
@@ -35,8 +35,7 @@
  * USHER_INVALID for a command that no decoder would accept (unknown type,
  * counts over the limits). Borrows cmd for the call.
  */
-USHER_MUST_CHECK int codec_cmd_encode(const struct cmd *cmd, uint8_t *buf, size_t cap,
-                                      size_t *len);
+USHER_MUST_CHECK int codec_cmd_encode(const struct cmd *cmd, uint8_t *buf, size_t cap, size_t *len);
 
 /*
  * Decodes one command of exactly len bytes into *cmd and sets cmd->digest

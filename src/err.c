@@ -6,8 +6,8 @@
 const char *err_name(int code)
 {
     switch (code) {
-#define USHER_ERR_NAME(name, value, msg)                                                           \
-    case (value):                                                                                  \
+#define USHER_ERR_NAME(name, value, msg) \
+    case (value):                        \
         return #name;
         USHER_ERR_MAP(USHER_ERR_NAME)
 #undef USHER_ERR_NAME
@@ -20,8 +20,8 @@ static const char unknown_message[] = "unknown error";
 const char *err_message(int code)
 {
     switch (code) {
-#define USHER_ERR_MSG(name, value, msg)                                                            \
-    case (value):                                                                                  \
+#define USHER_ERR_MSG(name, value, msg) \
+    case (value):                       \
         return (msg);
         USHER_ERR_MAP(USHER_ERR_MSG)
 #undef USHER_ERR_MSG

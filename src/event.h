@@ -46,20 +46,20 @@ struct event_row {
 };
 
 struct event {
-    uint64_t id;                        /* chosen by the creator, != 0, unique per cluster */
-    char name[USHER_NAME_LEN_MAX + 1];  /* NUL-terminated, may be empty */
-    uint64_t sale_start_ms;             /* holds accepted while start <= now < end */
-    uint64_t sale_end_ms;               /* 0 at create means "no end" (UINT64_MAX) */
-    uint32_t hold_ttl_min_ms;           /* 0 at create: USHER_HOLD_TTL_DEFAULT_MIN_MS */
-    uint32_t hold_ttl_max_ms;           /* 0 at create: USHER_HOLD_TTL_DEFAULT_MAX_MS */
-    uint32_t hold_lifetime_max_ms;      /* 0 at create: USHER_HOLD_LIFETIME_DEFAULT_MS */
-    uint16_t hold_seats_max;            /* 0 at create: USHER_HOLD_SEATS_DEFAULT */
-    uint16_t customer_seats_max;        /* 0 at create: USHER_CUSTOMER_SEATS_DEFAULT */
+    uint64_t id;                       /* chosen by the creator, != 0, unique per cluster */
+    char name[USHER_NAME_LEN_MAX + 1]; /* NUL-terminated, may be empty */
+    uint64_t sale_start_ms;            /* holds accepted while start <= now < end */
+    uint64_t sale_end_ms;              /* 0 at create means "no end" (UINT64_MAX) */
+    uint32_t hold_ttl_min_ms;          /* 0 at create: USHER_HOLD_TTL_DEFAULT_MIN_MS */
+    uint32_t hold_ttl_max_ms;          /* 0 at create: USHER_HOLD_TTL_DEFAULT_MAX_MS */
+    uint32_t hold_lifetime_max_ms;     /* 0 at create: USHER_HOLD_LIFETIME_DEFAULT_MS */
+    uint16_t hold_seats_max;           /* 0 at create: USHER_HOLD_SEATS_DEFAULT */
+    uint16_t customer_seats_max;       /* 0 at create: USHER_CUSTOMER_SEATS_DEFAULT */
     uint32_t section_count;
     uint32_t row_count;
-    uint32_t seat_count;                /* seated seats, all sections */
-    struct event_section *sections;     /* section_count entries, same allocation */
-    struct event_row *rows;             /* row_count entries, same allocation */
+    uint32_t seat_count;            /* seated seats, all sections */
+    struct event_section *sections; /* section_count entries, same allocation */
+    struct event_row *rows;         /* row_count entries, same allocation */
 };
 
 /*

@@ -79,8 +79,8 @@ int inv_meta_store(struct store_txn *st, const struct meta_state *m)
 
 int inv_open(const char *dir, const struct inv_options *opts, struct inv **out, char *errmsg)
 {
-    uint64_t window = opts->idem_window_ms == 0 ? USHER_IDEM_WINDOW_DEFAULT_MS
-                                                : opts->idem_window_ms;
+    uint64_t window =
+        opts->idem_window_ms == 0 ? USHER_IDEM_WINDOW_DEFAULT_MS : opts->idem_window_ms;
     if (window > USHER_IDEM_WINDOW_MAX_MS) {
         (void)snprintf(errmsg, USHER_ERRMSG_MAX, "idempotency window too long: %llu ms",
                        (unsigned long long)window);
@@ -115,8 +115,7 @@ int inv_open(const char *dir, const struct inv_options *opts, struct inv **out, 
         store_txn_abort(&st);
     }
     if (rc != 0) {
-        (void)snprintf(errmsg, USHER_ERRMSG_MAX, "read state of store %s: bad or unreadable",
-                       dir);
+        (void)snprintf(errmsg, USHER_ERRMSG_MAX, "read state of store %s: bad or unreadable", dir);
         inv_close(inv);
         return USHER_STORAGE;
     }

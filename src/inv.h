@@ -103,9 +103,9 @@ USHER_MUST_CHECK int inv_event_list(struct inv *inv, uint64_t after, uint64_t *i
                                     uint32_t *n);
 
 struct inv_section_avail {
-    uint32_t free;     /* seats free at now_ms; GA: capacity - held - booked */
-    uint32_t held;     /* seats held by holds alive at now_ms; GA: places of
-                          active holds until a sweep expires them */
+    uint32_t free; /* seats free at now_ms; GA: capacity - held - booked */
+    uint32_t held; /* seats held by holds alive at now_ms; GA: places of
+                      active holds until a sweep expires them */
     uint32_t booked;
     uint32_t capacity; /* seats in the section, or GA capacity */
 };
@@ -127,7 +127,7 @@ USHER_MUST_CHECK int inv_availability(struct inv *inv, uint64_t event_id,
                                       struct inv_availability *out);
 
 enum inv_hold_state {
-    INV_HOLD_ACTIVE = 1,   /* alive while now < expires_at */
+    INV_HOLD_ACTIVE = 1, /* alive while now < expires_at */
     INV_HOLD_RELEASED = 2,
     INV_HOLD_EXPIRED = 3,
     INV_HOLD_BOOKED = 4,
@@ -137,15 +137,15 @@ struct inv_hold {
     uint64_t id;
     uint64_t event_id;
     uint64_t customer_id;
-    uint8_t state;          /* enum inv_hold_state as stored (an ACTIVE hold past its
-                               expiry is reported EXPIRED by reads) */
-    uint8_t ga;             /* 1: GA places of `section`, 0: seats */
-    uint16_t section;       /* GA holds only (seated holds may span sections): 0 */
-    uint16_t seat_count;    /* seats or places */
+    uint8_t state;       /* enum inv_hold_state as stored (an ACTIVE hold past its
+                            expiry is reported EXPIRED by reads) */
+    uint8_t ga;          /* 1: GA places of `section`, 0: seats */
+    uint16_t section;    /* GA holds only (seated holds may span sections): 0 */
+    uint16_t seat_count; /* seats or places */
     uint64_t created_at_ms;
     uint64_t expires_at_ms;
-    uint64_t ended_at_ms;   /* release, expiry or booking time; 0 while active */
-    uint64_t booking_id;    /* when BOOKED */
+    uint64_t ended_at_ms; /* release, expiry or booking time; 0 while active */
+    uint64_t booking_id;  /* when BOOKED */
     uint32_t seats[USHER_HOLD_SEATS_MAX];
 };
 
@@ -174,11 +174,10 @@ struct inv_booking {
 };
 
 /* Reads a booking (kept forever). Returns 0, BOOKING_NOT_FOUND or STORAGE. */
-USHER_MUST_CHECK int inv_booking_get(struct inv *inv, uint64_t booking_id,
-                                     struct inv_booking *out);
+USHER_MUST_CHECK int inv_booking_get(struct inv *inv, uint64_t booking_id, struct inv_booking *out);
 
 struct inv_customer_item {
-    uint8_t is_booking;     /* 0: an active hold, 1: a confirmed booking */
+    uint8_t is_booking; /* 0: an active hold, 1: a confirmed booking */
     uint64_t id;
     uint16_t seat_count;
     uint64_t expires_at_ms; /* holds */
@@ -204,9 +203,9 @@ enum inv_history_kind {
 };
 
 struct inv_history_entry {
-    uint8_t kind;        /* enum inv_history_kind */
-    uint64_t at_ms;      /* when it happened (expiry: the hold's expiry time) */
-    uint64_t id;         /* hold id (HOLD, RELEASE, EXPIRE), booking id (BOOK, CANCEL) */
+    uint8_t kind;   /* enum inv_history_kind */
+    uint64_t at_ms; /* when it happened (expiry: the hold's expiry time) */
+    uint64_t id;    /* hold id (HOLD, RELEASE, EXPIRE), booking id (BOOK, CANCEL) */
     uint64_t customer_id;
 };
 

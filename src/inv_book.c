@@ -11,8 +11,7 @@
 #include "assertion.h"
 #include "inv_int.h"
 
-int inv_booking_load(struct store_txn *st, uint64_t booking_id, struct booking_rec *b,
-                     bool *found)
+int inv_booking_load(struct store_txn *st, uint64_t booking_id, struct booking_rec *b, bool *found)
 {
     uint8_t key[8];
     inv_key_u64(key, booking_id);
@@ -50,9 +49,8 @@ static int booking_store(struct inv_txn *t, uint64_t booking_id, const struct bo
 static int seats_to_booking(struct inv_txn *t, const struct hold_rec *h, uint64_t booking_id)
 {
     if (h->ga == 0) {
-        return inv_seats_set(t, h->event_id, h->seats, h->seat_count,
-                             OWNER_BOOKING | booking_id, 0, INV_HISTORY_BOOK, booking_id,
-                             h->customer_id, t->now);
+        return inv_seats_set(t, h->event_id, h->seats, h->seat_count, OWNER_BOOKING | booking_id, 0,
+                             INV_HISTORY_BOOK, booking_id, h->customer_id, t->now);
     }
     struct ga_rec g;
     int rc = inv_ga_load(&t->st, h->event_id, h->section, &g);
@@ -66,8 +64,7 @@ static int seats_to_booking(struct inv_txn *t, const struct hold_rec *h, uint64_
     if (rc != 0) {
         return rc;
     }
-    return inv_journal_note(t, INV_HISTORY_BOOK, t->now, booking_id, h->customer_id,
-                            h->event_id);
+    return inv_journal_note(t, INV_HISTORY_BOOK, t->now, booking_id, h->customer_id, h->event_id);
 }
 
 static void booking_fill(struct booking_rec *b, const struct hold_rec *h, uint64_t hold_id,
@@ -89,8 +86,7 @@ static void booking_fill(struct booking_rec *b, const struct hold_rec *h, uint64
     memcpy(b->seats, h->seats, sizeof(b->seats));
 }
 
-int inv_book_apply(struct inv_txn *t, const struct cmd *cmd, uint32_t slot,
-                   struct cmd_result *res)
+int inv_book_apply(struct inv_txn *t, const struct cmd *cmd, uint32_t slot, struct cmd_result *res)
 {
     uint64_t hold_id = cmd->u.book.hold_id;
     struct hold_rec h;
@@ -131,8 +127,8 @@ int inv_book_apply(struct inv_txn *t, const struct cmd *cmd, uint32_t slot,
 static int seats_from_booking(struct inv_txn *t, const struct booking_rec *b, uint64_t id)
 {
     if (b->ga == 0) {
-        return inv_seats_set(t, b->event_id, b->seats, b->seat_count, 0, 0, INV_HISTORY_CANCEL,
-                             id, b->customer_id, t->now);
+        return inv_seats_set(t, b->event_id, b->seats, b->seat_count, 0, 0, INV_HISTORY_CANCEL, id,
+                             b->customer_id, t->now);
     }
     struct ga_rec g;
     int rc = inv_ga_load(&t->st, b->event_id, b->section, &g);

@@ -24,14 +24,13 @@ struct check_ctx {
     char *errmsg;
     uint64_t events;
     uint64_t event_ids[USHER_SHARD_EVENTS_MAX]; /* ascending, as walked */
-    uint32_t *ga_sums; /* [event idx][section][held, booked] */
+    uint32_t *ga_sums;                          /* [event idx][section][held, booked] */
 };
 
-#define GA_SUM_INDEX(event_idx, section, which)                                                    \
-    ((((size_t)(event_idx) * USHER_EVENT_SECTIONS_MAX) + (section)) * 2u + (which))
+#define GA_SUM_INDEX(event_idx, section, which) \
+    ((((size_t)(event_idx)*USHER_EVENT_SECTIONS_MAX) + (section)) * 2u + (which))
 
-static int fail(struct check_ctx *x, const char *fmt, ...)
-    __attribute__((format(printf, 2, 3)));
+static int fail(struct check_ctx *x, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 
 static int fail(struct check_ctx *x, const char *fmt, ...)
 {
@@ -82,8 +81,7 @@ static int check_slot(struct check_ctx *x, uint64_t event_id, uint32_t seat,
                         (unsigned long long)event_id, (unsigned long long)id);
         }
     } else if (s->owner != 0 || s->expires_at_ms != 0) {
-        return fail(x, "seat %u of event %llu: bad owner word", seat,
-                    (unsigned long long)event_id);
+        return fail(x, "seat %u of event %llu: bad owner word", seat, (unsigned long long)event_id);
     }
     return 0;
 }
@@ -143,7 +141,6 @@ static int check_event(struct check_ctx *x, const struct event *e)
     }
     return 0;
 }
-
 
 /* Adds a hold's or booking's GA places to the per-section sums. */
 static int ga_add(struct check_ctx *x, uint64_t event_id, uint16_t section, uint32_t held,

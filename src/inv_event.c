@@ -55,8 +55,7 @@ static const struct event *cache_get(struct inv *inv, uint64_t id)
     return i == UINT32_MAX ? NULL : inv->cache_events[i];
 }
 
-int inv_event_row_free(struct inv *inv, struct store_txn *st, const struct event *e,
-                       uint16_t **out)
+int inv_event_row_free(struct inv *inv, struct store_txn *st, const struct event *e, uint16_t **out)
 {
     uint32_t slot = cache_find(inv, e->id);
     ASSERT(slot != UINT32_MAX && inv->cache_events[slot] == e);
@@ -97,7 +96,7 @@ void inv_event_row_free_adjust(struct inv *inv, const struct event *e, uint32_t 
         return;
     }
     uint32_t row = event_row_of_seat(e, seat);
-    ERGO(delta < 0, counts[row] > 0);
+    ERGO(delta<0, counts[row]> 0);
     ERGO(delta > 0, counts[row] < e->rows[row].seat_count);
     counts[row] = (uint16_t)(counts[row] + delta);
 }

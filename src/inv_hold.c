@@ -170,9 +170,8 @@ static int customer_seats(struct inv_txn *t, uint64_t event_id, uint64_t custome
 
 /* The rules every new hold shares, without I/O: sale window, TTL, size.
  * Sets *status and *expires_at. */
-static void check_hold_rules(const struct inv_txn *t, const struct cmd *cmd,
-                             const struct event *e, uint32_t ttl_ms, uint16_t count, int *status,
-                             uint64_t *expires_at)
+static void check_hold_rules(const struct inv_txn *t, const struct cmd *cmd, const struct event *e,
+                             uint32_t ttl_ms, uint16_t count, int *status, uint64_t *expires_at)
 {
     uint32_t ttl = ttl_ms == 0 ? e->hold_ttl_max_ms : ttl_ms;
     *status = 0;
@@ -208,8 +207,8 @@ static int check_customer_limit(struct inv_txn *t, const struct cmd *cmd, uint16
 }
 
 /* Writes a new hold: record, expiry key, customer item; seats or places. */
-static int hold_create(struct inv_txn *t, const struct cmd *cmd, uint32_t slot,
-                       struct hold_rec *h, struct cmd_result *res)
+static int hold_create(struct inv_txn *t, const struct cmd *cmd, uint32_t slot, struct hold_rec *h,
+                       struct cmd_result *res)
 {
     uint64_t id = inv_id_make(t->index, slot);
     h->event_id = cmd->event_id;
@@ -258,8 +257,8 @@ static void sort_seats(uint32_t *seats, uint16_t n)
 
 /* Checks that every seat is free at now; collects the expired holds that
  * still own some of them (to expire before taking the seats). */
-static int seats_check_free(struct inv_txn *t, uint64_t event_id, const uint32_t *seats,
-                            uint16_t n, uint64_t *expired, uint16_t *expired_count, int *status)
+static int seats_check_free(struct inv_txn *t, uint64_t event_id, const uint32_t *seats, uint16_t n,
+                            uint64_t *expired, uint16_t *expired_count, int *status)
 {
     struct seat_chunk c;
     uint32_t loaded = UINT32_MAX;
@@ -553,8 +552,8 @@ static int hold_move_expiry(struct inv_txn *t, uint64_t id, struct hold_rec *h, 
 {
     int rc = 0;
     if (h->ga == 0) {
-        rc = inv_seats_set(t, h->event_id, h->seats, h->seat_count, OWNER_HOLD | id, to, 0, 0,
-                           0, 0);
+        rc =
+            inv_seats_set(t, h->event_id, h->seats, h->seat_count, OWNER_HOLD | id, to, 0, 0, 0, 0);
     }
     if (rc == 0) {
         rc = expiry_key_move(t, id, h->expires_at_ms, to);

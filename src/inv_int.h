@@ -37,14 +37,14 @@
 #include "limits.h"
 #include "store.h"
 
-#define INV_FORMAT 1u
+#define INV_FORMAT      1u
 #define SEATS_PER_CHUNK 64u
 
 /* Seat owner: 0 when free, else a kind in the top two bits and an id. */
-#define OWNER_HOLD (1ull << 62)
-#define OWNER_BOOKING (2ull << 62)
+#define OWNER_HOLD      (1ull << 62)
+#define OWNER_BOOKING   (2ull << 62)
 #define OWNER_KIND_MASK (3ull << 62)
-#define OWNER_ID_MASK (~OWNER_KIND_MASK)
+#define OWNER_ID_MASK   (~OWNER_KIND_MASK)
 
 /* Bound on the customer items one limit check may scan (alive and
  * expired-unswept holds plus bookings); past it the hold is refused with
@@ -62,6 +62,7 @@ struct meta_state {
     uint64_t journal_seq; /* last journal record written */
     uint64_t idem_seq;    /* last idempotency record written */
 };
+
 static_assert(sizeof(struct meta_state) == 40, "meta_state layout");
 
 struct seat_slot {
@@ -69,6 +70,7 @@ struct seat_slot {
     uint64_t expires_at_ms; /* the holding hold's expiry; 0 otherwise */
     uint64_t last_journal;  /* newest journal record about this seat; 0 if none */
 };
+
 static_assert(sizeof(struct seat_slot) == 24, "seat_slot layout");
 
 struct seat_chunk {
@@ -81,6 +83,7 @@ struct ga_rec {
     uint32_t booked;
     uint32_t reserved;
 };
+
 static_assert(sizeof(struct ga_rec) == 16, "ga_rec layout");
 
 struct hold_rec {
@@ -97,6 +100,7 @@ struct hold_rec {
     uint16_t reserved;
     uint32_t seats[USHER_HOLD_SEATS_MAX]; /* only seat_count stored (seated holds) */
 };
+
 #define HOLD_REC_HEAD 56u
 static_assert(sizeof(struct hold_rec) == HOLD_REC_HEAD + 4u * USHER_HOLD_SEATS_MAX, "hold_rec");
 
@@ -115,6 +119,7 @@ struct booking_rec {
     char payment_ref[USHER_PAYMENT_REF_LEN_MAX + 1];
     uint32_t seats[USHER_HOLD_SEATS_MAX];
 };
+
 #define BOOKING_REC_HEAD 112u
 static_assert(sizeof(struct booking_rec) == BOOKING_REC_HEAD + 4u * USHER_HOLD_SEATS_MAX,
               "booking_rec");
@@ -126,6 +131,7 @@ struct cust_rec {
     uint32_t reserved2;
     uint64_t expires_at_ms; /* holds */
 };
+
 static_assert(sizeof(struct cust_rec) == 16, "cust_rec layout");
 
 struct idem_rec {
@@ -136,6 +142,7 @@ struct idem_rec {
     uint16_t reserved[3];
     uint8_t result[USHER_RESULT_BYTES_MAX];
 };
+
 #define IDEM_REC_HEAD 32u
 
 struct journal_seat {
@@ -155,6 +162,7 @@ struct journal_rec {
     uint64_t event_id;
     struct journal_seat seats[USHER_HOLD_SEATS_MAX];
 };
+
 #define JOURNAL_REC_HEAD 40u
 static_assert(sizeof(struct journal_seat) == 16, "journal_seat layout");
 
@@ -245,8 +253,8 @@ USHER_MUST_CHECK int inv_hold_end(struct inv_txn *t, uint64_t hold_id, struct ho
                                   uint8_t state, uint8_t kind, uint64_t at_ms);
 
 /* Checks that a hold may be acted on by cmd (exists, event, owner, alive). */
-USHER_MUST_CHECK int inv_hold_check_live(struct inv_txn *t, const struct cmd *cmd,
-                                         uint64_t hold_id, struct hold_rec *h, int *status);
+USHER_MUST_CHECK int inv_hold_check_live(struct inv_txn *t, const struct cmd *cmd, uint64_t hold_id,
+                                         struct hold_rec *h, int *status);
 
 /* ---- bookings (inv_book.c) ---- */
 USHER_MUST_CHECK int inv_book_apply(struct inv_txn *t, const struct cmd *cmd, uint32_t slot,
@@ -260,9 +268,8 @@ USHER_MUST_CHECK int inv_booking_load(struct store_txn *st, uint64_t booking_id,
 /* Sets the owner and expiry of each of seats[0..n) (ascending) of an event,
  * journalling one record of `kind`, chunk by chunk. */
 USHER_MUST_CHECK int inv_seats_set(struct inv_txn *t, uint64_t event_id, const uint32_t *seats,
-                                   uint16_t n, uint64_t owner, uint64_t expires_at_ms,
-                                   uint8_t kind, uint64_t journal_id, uint64_t customer_id,
-                                   uint64_t at_ms);
+                                   uint16_t n, uint64_t owner, uint64_t expires_at_ms, uint8_t kind,
+                                   uint64_t journal_id, uint64_t customer_id, uint64_t at_ms);
 USHER_MUST_CHECK int inv_chunk_load(struct store_txn *st, uint64_t event_id, uint32_t chunk,
                                     struct seat_chunk *c);
 /* The same inside a batch, through the batch's chunk cache. */

@@ -339,8 +339,7 @@ int inv_seat_history(struct inv *inv, uint64_t event_id, uint32_t seat_index,
         rc = inv_chunk_load(&r.st, event_id, seat_index / SEATS_PER_CHUNK, &c);
     }
     if (rc == 0) {
-        rc = history_walk(&r, seat_index, c.slots[seat_index % SEATS_PER_CHUNK].last_journal,
-                          out);
+        rc = history_walk(&r, seat_index, c.slots[seat_index % SEATS_PER_CHUNK].last_journal, out);
     }
     store_txn_abort(&r.st);
     return rc;

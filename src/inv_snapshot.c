@@ -22,11 +22,11 @@
 #include "mem.h"
 
 static const char snap_magic[8] = { 'U', 'S', 'H', 'R', 'S', 'N', 'A', 'P' };
-#define SNAP_VERSION 1u
+#define SNAP_VERSION      1u
 #define SNAP_HEADER_BYTES 32u
-#define SNAP_TABLE_BYTES 12u
+#define SNAP_TABLE_BYTES  12u
 #define SNAP_RECORD_BYTES 6u
-#define SNAP_VALUE_MAX 1048576u /* 1 MiB */
+#define SNAP_VALUE_MAX    1048576u /* 1 MiB */
 
 static void dump_hex(FILE *f, const void *p, size_t len)
 {
@@ -252,8 +252,8 @@ static int restore_pass(struct buf_reader *r, struct store_txn *st)
             }
             memcpy(prev, k, kl);
             prev_len = kl;
-            if (st != NULL && store_put(st, (enum store_table)t, k, kl, v, vl,
-                                        STORE_PUT_APPEND) != 0) {
+            if (st != NULL &&
+                store_put(st, (enum store_table)t, k, kl, v, vl, STORE_PUT_APPEND) != 0) {
                 return USHER_STORAGE;
             }
         }

@@ -39,12 +39,12 @@
 /* Hard ceiling on seats (or GA places) in one hold; an event sets its own
  * limit at or below it (default USHER_HOLD_SEATS_DEFAULT). Keeps a hold
  * record and its result small and bounded. LIMIT_HOLD_SEATS. */
-#define USHER_HOLD_SEATS_MAX 64u
+#define USHER_HOLD_SEATS_MAX     64u
 #define USHER_HOLD_SEATS_DEFAULT 10u
 
 /* Hard ceiling on the seats one customer may hold and book in one event;
  * default when the event says 0. LIMIT_CUSTOMER_SEATS. */
-#define USHER_CUSTOMER_SEATS_MAX 1024u
+#define USHER_CUSTOMER_SEATS_MAX     1024u
 #define USHER_CUSTOMER_SEATS_DEFAULT 10u
 
 /* Events stored by one shard. Bounds the event cache and the store size.
@@ -54,19 +54,19 @@
 /* Hold time to live: an event's bounds must lie inside [MIN, MAX]; defaults
  * are used when the creator gives 0. Shoppers pay within 5 to 10 minutes.
  * TTL_OUT_OF_RANGE. */
-#define USHER_HOLD_TTL_MIN_MS 1000u
-#define USHER_HOLD_TTL_MAX_MS 3600000u
+#define USHER_HOLD_TTL_MIN_MS         1000u
+#define USHER_HOLD_TTL_MAX_MS         3600000u
 #define USHER_HOLD_TTL_DEFAULT_MIN_MS 60000u
 #define USHER_HOLD_TTL_DEFAULT_MAX_MS 600000u
 /* Total lifetime of a hold across extensions; default 30 minutes, ceiling
  * 2 hours. LIMIT_HOLD_LIFETIME. */
 #define USHER_HOLD_LIFETIME_DEFAULT_MS 1800000u
-#define USHER_HOLD_LIFETIME_MAX_MS 7200000u
+#define USHER_HOLD_LIFETIME_MAX_MS     7200000u
 
 /* Commands in one batch (one Raft entry). Ids are (index << 12 | slot), so
  * a batch may never hold more than 4096. LIMIT_BATCH. */
 #define USHER_BATCH_CMDS_MAX 1024u
-#define USHER_ID_SLOT_BITS 12u
+#define USHER_ID_SLOT_BITS   12u
 
 /* Bytes of one encoded command: the largest is an event create with the
  * maximum rows and labels (~8192 * 20 bytes). LIMIT_MSG_SIZE. */
@@ -95,7 +95,7 @@
 /* Idempotency window: default 24 h, ceiling 7 days. Results of mutating
  * commands are kept this long, and so are the records of ended holds. */
 #define USHER_IDEM_WINDOW_DEFAULT_MS (24ull * 3600u * 1000u)
-#define USHER_IDEM_WINDOW_MAX_MS (7ull * 24u * 3600u * 1000u)
+#define USHER_IDEM_WINDOW_MAX_MS     (7ull * 24u * 3600u * 1000u)
 
 /* Bytes of a stored command result (the largest is a hold with the maximum
  * seats). */
@@ -105,8 +105,8 @@
  * refused with LIMIT_STORE_FULL when less than USHER_STORE_RESERVE_BYTES
  * would remain, so MDB_MAP_FULL never happens inside apply. */
 #define USHER_STORE_MAP_BYTES_DEFAULT (4ull * 1024u * 1024u * 1024u)
-#define USHER_STORE_MAP_BYTES_MIN (64ull * 1024u * 1024u)
-#define USHER_STORE_RESERVE_BYTES (32ull * 1024u * 1024u)
+#define USHER_STORE_MAP_BYTES_MIN     (64ull * 1024u * 1024u)
+#define USHER_STORE_RESERVE_BYTES     (32ull * 1024u * 1024u)
 
 static_assert(USHER_BATCH_CMDS_MAX <= (1u << USHER_ID_SLOT_BITS), "slot bits hold a batch");
 static_assert(USHER_HOLD_SEATS_DEFAULT <= USHER_HOLD_SEATS_MAX, "default under ceiling");

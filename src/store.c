@@ -59,8 +59,7 @@ static int open_tables(struct store *s, char *errmsg)
     return 0;
 }
 
-int store_open(const char *dir, uint64_t map_bytes, bool durable, struct store **out,
-               char *errmsg)
+int store_open(const char *dir, uint64_t map_bytes, bool durable, struct store **out, char *errmsg)
 {
     if (map_bytes < USHER_STORE_MAP_BYTES_MIN) {
         (void)snprintf(errmsg, USHER_ERRMSG_MAX, "map size too small: %llu bytes",

@@ -32,6 +32,7 @@ enum store_table {
     STORE_IDEM_EXPIRY = 9, /* created time, seq -> client id, key */
     STORE_JOURNAL = 10,    /* seq -> seat history record */
 };
+
 #define STORE_TABLE_COUNT 11u
 
 /* Longest key any table uses (LMDB's default maximum is 511). */
@@ -99,8 +100,8 @@ void store_cursor_close(struct store_cursor *c);
 /* Positions at the first key >= key (key NULL: the first key of the table).
  * Returns 0 or STORAGE; *found is false when no such key exists. */
 USHER_MUST_CHECK int store_cursor_seek(struct store_cursor *c, const void *key, size_t key_len,
-                                       const void **k, size_t *k_len, const void **v,
-                                       size_t *v_len, bool *found);
+                                       const void **k, size_t *k_len, const void **v, size_t *v_len,
+                                       bool *found);
 
 /* Reads the last (largest) key of a table; *found false when it is empty.
  * *k is valid as store_get()'s value is. Returns 0 or STORAGE. */
