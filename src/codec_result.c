@@ -10,11 +10,12 @@
  *       12     8  expires_at_ms
  *       20     4  swept
  *       24     1  more (0 or 1)
- *       25     1  reserved (= 0)
+ *       25     1  replayed (0 or 1: answered from the idempotency table)
  *       26     2  seat_count (<= USHER_HOLD_SEATS_MAX)
  *       28     -  seat_count x u32 seat
  *
- * `replayed` is not encoded: it says how a node answered, not what happened.
+ * A stored result always has replayed 0; the node sets it when it answers a
+ * retry from the idempotency table, so the client can tell.
  */
 #include "codec.h"
 
@@ -37,6 +38,7 @@ int codec_result_encode(const struct cmd_result *r, uint8_t *buf, size_t cap, si
     /* Results are built by the state machine, never read from outside. */
     ASSERT(r->seat_count <= USHER_HOLD_SEATS_MAX);
     ASSERT(r->more <= 1);
+    ASSERT(r->replayed <= 1);
     struct buf_writer w;
     buf_writer_init(&w, buf, cap);
     buf_write_u8(&w, CODEC_VERSION);
@@ -46,7 +48,7 @@ int codec_result_encode(const struct cmd_result *r, uint8_t *buf, size_t cap, si
     buf_write_u64(&w, r->expires_at_ms);
     buf_write_u32(&w, r->swept);
     buf_write_u8(&w, r->more);
-    buf_write_u8(&w, 0);
+    buf_write_u8(&w, r->replayed);
     buf_write_u16(&w, r->seat_count);
     for (uint32_t i = 0; i < r->seat_count; i++) {
         buf_write_u32(&w, r->seats[i]);
@@ -79,9 +81,9 @@ int codec_result_decode(const uint8_t *buf, size_t len, struct cmd_result *r)
     res.expires_at_ms = buf_read_u64(&rd);
     res.swept = buf_read_u32(&rd);
     res.more = buf_read_u8(&rd);
-    uint8_t reserved = buf_read_u8(&rd);
+    res.replayed = buf_read_u8(&rd);
     res.seat_count = buf_read_u16(&rd);
-    if (!rd.ok || res.more > 1 || reserved != 0 || res.seat_count > USHER_HOLD_SEATS_MAX) {
+    if (!rd.ok || res.more > 1 || res.replayed > 1 || res.seat_count > USHER_HOLD_SEATS_MAX) {
         return USHER_BAD_REQUEST;
     }
     for (uint32_t i = 0; i < res.seat_count; i++) {

@@ -29,6 +29,9 @@
     X(SHUTTING_DOWN, 6, "the node is shutting down")                                \
     X(STALE_INDEX, 7, "log index not above the applied index")                      \
     X(INVALID, 8, "invalid argument")                                               \
+    X(UNAVAILABLE, 9, "no node could be reached")                                   \
+    X(TIMEOUT, 10, "no answer before the deadline")                                 \
+    X(CANCELLED, 11, "the call was cancelled: the client is closing")               \
     X(EVENT_EXISTS, 20, "event already exists")                                     \
     X(EVENT_NOT_FOUND, 21, "no such event")                                         \
     X(SALE_CLOSED, 22, "the event is not on sale at this time")                     \

@@ -9,6 +9,7 @@ src_libcodec_la_SOURCES = \
 	src/event.c src/event.h \
 	src/buf.c src/buf.h \
 	src/codec.h src/codec_cmd.c src/codec_batch.c src/codec_result.c src/codec_event.c \
+	src/proto.h src/codec_frame.c src/codec_reply.c \
 	src/shard.c src/shard.h
 src_libcodec_la_CFLAGS = $(AM_CFLAGS) $(XXHASH_CFLAGS)
 src_libcodec_la_LIBADD = $(XXHASH_LIBS)

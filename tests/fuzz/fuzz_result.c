@@ -22,7 +22,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     if (codec_result_decode(data, size, &first) != 0) {
         return 0;
     }
-    ASSERT(first.replayed == 0);
+    ASSERT(first.replayed <= 1);
     uint8_t again[USHER_RESULT_BYTES_MAX];
     size_t len = 0;
     ASSERT(codec_result_encode(&first, again, sizeof(again), &len) == 0);

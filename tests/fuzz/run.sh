@@ -3,11 +3,12 @@
 #
 #   tests/fuzz/run.sh SECONDS [OUTDIR]
 #
-# Each target (cmd, batch, event, result, snapshot) is built with clang, libFuzzer,
-# ASan and UBSan into OUTDIR (default: a new temporary directory), starts
-# from a scratch copy of its seed corpus in tests/fuzz/corpus/<target>/ and
-# runs for SECONDS / 5 seconds (at least 1). Nothing is written into the
-# source tree: corpora, logs and crash artifacts stay in OUTDIR.
+# Each target (cmd, batch, event, result, snapshot, frame, reply) is built
+# with clang, libFuzzer, ASan and UBSan into OUTDIR (default: a new temporary
+# directory), starts from a scratch copy of its seed corpus in
+# tests/fuzz/corpus/<target>/ and runs for SECONDS / (number of targets)
+# seconds (at least 1). Nothing is written into the source tree: corpora,
+# logs and crash artifacts stay in OUTDIR.
 #
 # Exit status: 0 when every target ran clean; 1 on any crash, leak, timeout
 # or sanitizer report (the log and the reproducer are named); 2 on a usage
@@ -30,7 +31,7 @@ esac
 
 srcdir=$(cd "$(dirname "$0")/../.." && pwd)
 cc=${FUZZ_CC:-clang}
-targets="cmd batch event result snapshot"
+targets="cmd batch event result snapshot frame reply"
 
 if ! command -v "$cc" >/dev/null 2>&1; then
     echo "fuzz: skipped: $cc not found (install clang and libclang-rt-dev)" >&2
@@ -79,8 +80,8 @@ warnings="-std=c11 -Wall -Wextra -Werror -Wshadow -Wconversion -Wsign-conversion
  -Wimplicit-fallthrough -Wcast-qual -Wpointer-arith -Wundef -Wwrite-strings
  -Wnull-dereference -fno-common -D_GNU_SOURCE"
 flags="-g -O1 -fsanitize=fuzzer,address,undefined -fno-sanitize-recover=all"
-lib="buf.c event.c codec_cmd.c codec_batch.c codec_result.c codec_event.c err.c mem.c
- assertion.c"
+lib="buf.c event.c codec_cmd.c codec_batch.c codec_result.c codec_event.c codec_frame.c
+ codec_reply.c err.c mem.c assertion.c"
 # The snapshot target needs the whole state machine and LMDB.
 inv_lib="$lib store.c inv.c inv_event.c inv_hold.c inv_seat.c inv_book.c inv_sweep.c
  inv_read.c inv_snapshot.c inv_check.c"
@@ -90,7 +91,8 @@ paths_of() {
     done
 }
 
-per=$((secs / 5))
+ntargets=$(echo "$targets" | wc -w)
+per=$((secs / ntargets))
 [ "$per" -ge 1 ] || per=1
 
 # Longest input worth mutating per target: enough for many rows or a full
@@ -101,6 +103,8 @@ max_len() {
     batch) echo 131072 ;;
     result) echo 512 ;;
     snapshot) echo 65536 ;;
+    frame) echo 4096 ;;
+    reply) echo 65536 ;;
     esac
 }
 

@@ -1219,7 +1219,7 @@ static bool result_equal(const struct cmd_result *a, const struct cmd_result *b)
 }
 
 /* Goal: results round-trip with 0, 1 and USHER_HOLD_SEATS_MAX seats, in
- * 28 + 4 * seats bytes, and `replayed` is not carried. */
+ * 28 + 4 * seats bytes, and `replayed` is carried. */
 static void test_result_round_trip(void **state)
 {
     (void)state;
@@ -1234,12 +1234,12 @@ static void test_result_round_trip(void **state)
         struct cmd_result d;
         assert_int_equal(codec_result_decode(buf, len, &d), 0);
         assert_true(result_equal(&r, &d));
-        assert_int_equal(d.replayed, 0);
+        assert_int_equal(d.replayed, 1);
         assert_int_equal(codec_result_encode(&r, buf, len - 1, &len), USHER_LIMIT_MSG_SIZE);
     }
 }
 
-/* Goal: result decoding refuses a bad version, reserved byte, more flag,
+/* Goal: result decoding refuses a bad version, replayed flag, more flag,
  * seat count over the limit, truncation and trailing bytes. */
 static void test_result_rejections(void **state)
 {
@@ -1260,7 +1260,7 @@ static void test_result_rejections(void **state)
     buf[24] = 2;
     assert_int_equal(codec_result_decode(buf, len, &d), USHER_BAD_REQUEST);
     buf[24] = 0;
-    buf[25] = 1;
+    buf[25] = 2;
     assert_int_equal(codec_result_decode(buf, len, &d), USHER_BAD_REQUEST);
     buf[25] = 0;
     put_u16(buf + 26, USHER_HOLD_SEATS_MAX + 1);
