@@ -79,7 +79,16 @@ USHER_MUST_CHECK int codec_batch_encode(uint64_t ts_ms, const struct cmd *cmds, 
 USHER_MUST_CHECK int codec_batch_decode(const uint8_t *buf, size_t len, uint64_t *ts_ms,
                                         struct cmd *cmds, uint32_t cap, uint32_t *n);
 
-/* Encodes a result (without the replayed flag). Returns 0 or LIMIT_MSG_SIZE. */
+/*
+ * Walks the framing of a batch at buf (header, then count length-prefixed
+ * commands) without decoding the commands, and sets *exact to the bytes it
+ * spans, which may be fewer than len: Raft entries are padded to 8 bytes
+ * (docs/RAFT.md). Returns 0, or BAD_REQUEST / BAD_VERSION / LIMIT_BATCH when
+ * the framing does not hold within len.
+ */
+USHER_MUST_CHECK int codec_batch_framed_length(const uint8_t *buf, size_t len, size_t *exact);
+
+/* Encodes a result. Returns 0 or LIMIT_MSG_SIZE. */
 USHER_MUST_CHECK int codec_result_encode(const struct cmd_result *r, uint8_t *buf, size_t cap,
                                          size_t *len);
 

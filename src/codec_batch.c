@@ -168,3 +168,33 @@ int codec_batch_decode(const uint8_t *buf, size_t len, uint64_t *ts_ms, struct c
     *n = count;
     return 0;
 }
+
+int codec_batch_framed_length(const uint8_t *buf, size_t len, size_t *exact)
+{
+    ASSERT(exact != NULL);
+    struct buf_reader r;
+    buf_reader_init(&r, buf, len > BATCH_BYTES_MAX + 8u ? BATCH_BYTES_MAX + 8u : len);
+    uint8_t magic = buf_read_u8(&r);
+    uint8_t version = buf_read_u8(&r);
+    if (!r.ok || magic != CODEC_BATCH_MAGIC) {
+        return USHER_BAD_REQUEST;
+    }
+    if (version != CODEC_VERSION) {
+        return USHER_BAD_VERSION;
+    }
+    uint16_t count = buf_read_u16(&r);
+    (void)buf_read_u32(&r); /* reserved: checked by the decoder */
+    (void)buf_read_u64(&r); /* stamp */
+    if (count > USHER_BATCH_CMDS_MAX) {
+        return USHER_LIMIT_BATCH;
+    }
+    for (uint16_t i = 0; i < count && r.ok; i++) {
+        uint32_t cmd_len = buf_read_u32(&r);
+        (void)buf_read_bytes(&r, cmd_len);
+    }
+    if (!r.ok) {
+        return USHER_BAD_REQUEST;
+    }
+    *exact = r.pos;
+    return 0;
+}

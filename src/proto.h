@@ -42,13 +42,13 @@
 #include "inv.h"
 #include "limits.h"
 
-#define PROTO_VERSION 1u
-#define PROTO_LEN_BYTES 4u
-#define PROTO_HEADER_BYTES 32u
-#define PROTO_FLAG_REPLY 1u
-#define PROTO_TRACE_ID_BYTES 16u
-#define PROTO_ADDR_LEN_MAX 63u
-#define PROTO_MESSAGE_LEN_MAX 255u
+#define PROTO_VERSION           1u
+#define PROTO_LEN_BYTES         4u
+#define PROTO_HEADER_BYTES      32u
+#define PROTO_FLAG_REPLY        1u
+#define PROTO_TRACE_ID_BYTES    16u
+#define PROTO_ADDR_LEN_MAX      63u
+#define PROTO_MESSAGE_LEN_MAX   255u
 #define PROTO_STATUS_SHARDS_MAX 1024u
 
 enum proto_op {
@@ -65,37 +65,38 @@ enum proto_op {
     PROTO_OP_STATUS = 9,
     PROTO_OP_PING = 10,
 };
+
 #define PROTO_OP_MAX 10u
 
 struct proto_header {
     uint32_t len; /* bytes after the length field: PROTO_HEADER_BYTES + payload */
     uint8_t version;
-    uint8_t op;   /* enum proto_op */
+    uint8_t op; /* enum proto_op */
     uint16_t flags;
     uint64_t request_id;
     uint8_t trace_id[PROTO_TRACE_ID_BYTES]; /* W3C trace id; zero: none */
-    uint16_t status; /* replies: enum usher_err */
+    uint16_t status;                        /* replies: enum usher_err */
     uint16_t reserved;
 };
 
 /* One shard's line in a STATUS reply. */
 struct proto_shard_status {
     uint32_t shard;
-    uint8_t role;         /* 0 unavailable, 1 follower, 2 candidate, 3 leader */
+    uint8_t role; /* 0 unavailable, 1 follower, 2 candidate, 3 leader */
     uint8_t reserved[3];
     uint64_t term;
     uint64_t commit_index;
     uint64_t applied_index;
-    uint64_t leader_id;   /* 0: unknown */
+    uint64_t leader_id; /* 0: unknown */
     uint32_t events;
 };
 
 struct proto_node_status {
     uint64_t node_id;
     uint64_t cluster_id;
-    uint32_t shard_count;  /* shards of the cluster */
-    uint32_t listed;       /* entries in shards[] */
-    char version[16];      /* usherd version, NUL-terminated */
+    uint32_t shard_count; /* shards of the cluster */
+    uint32_t listed;      /* entries in shards[] */
+    char version[16];     /* usherd version, NUL-terminated */
     struct proto_shard_status shards[PROTO_STATUS_SHARDS_MAX];
 };
 
@@ -133,8 +134,8 @@ USHER_MUST_CHECK int codec_frame_decode(const uint8_t *buf, size_t frame_bytes,
  * each returns 0, LIMIT_MSG_SIZE (does not fit cap) or INVALID (a value the
  * decoder would refuse: a count over its array, an enum out of range) and
  * sets *len. */
-USHER_MUST_CHECK int codec_reply_availability_encode(const struct inv_availability *a,
-                                                     uint8_t *buf, size_t cap, size_t *len);
+USHER_MUST_CHECK int codec_reply_availability_encode(const struct inv_availability *a, uint8_t *buf,
+                                                     size_t cap, size_t *len);
 USHER_MUST_CHECK int codec_reply_hold_encode(const struct inv_hold *h, uint8_t *buf, size_t cap,
                                              size_t *len);
 USHER_MUST_CHECK int codec_reply_booking_encode(const struct inv_booking *b, uint8_t *buf,

@@ -47,7 +47,7 @@ struct fixture;
 typedef void (*client_fn)(struct fixture *f);
 typedef bool (*loop_cond_fn)(const struct fixture *f);
 
-struct fixture {
+struct fixture { /* NOLINT(clang-analyzer-optin.performance.Padding) */
     uv_loop_t loop;
     struct http_server server;
     struct metrics metrics;

@@ -1,0 +1,113 @@
+/*
+ * One shard = one Raft group: a libraft instance with the libuv I/O backend
+ * in its own folder, whose FSM applies log entries through the inventory
+ * state machine (src/inv.h). The only module that includes raft.h
+ * (STYLE.md 1.3), together with the other raft/ files.
+ *
+ *   data/shards/<shard>/raft/   raft_uv: metadata, segments, snapshots
+ *   data/shards/<shard>/store/  LMDB environment of the shard (inv)
+ *
+ * Writes: group_submit() queues an encoded command; once per loop turn the
+ * batcher closes one log entry (a batch, codec.h) from the queued commands,
+ * stamps it with the leader's time (never below the previous stamp) and
+ * proposes it, with at most entries_in_flight_max entries in flight (group
+ * commit). When the entry is committed and applied, each command's callback
+ * gets its own result. Reads: group_read() calls back once the leader has
+ * confirmed its leadership with a barrier, then the caller reads the inv.
+ *
+ * Only the leader answers; a follower's submit returns NOT_LEADER at once.
+ * A new leader serves only after its first barrier committed (RAFT-NOTES §1.2).
+ */
+#ifndef USHER_RAFT_GROUP_H
+#define USHER_RAFT_GROUP_H
+
+#include <stddef.h>
+#include <stdint.h>
+#include <uv.h>
+
+#include "cmd.h"
+#include "err.h"
+#include "inv.h"
+
+struct group;
+
+struct group_options {
+    uint32_t shard;                 /* shard number, names the folder */
+    uint64_t node_id;               /* this node's raft id, != 0 */
+    const char *dir;                /* the shard's folder (created if missing); borrowed */
+    uint64_t snapshot_threshold;    /* entries between snapshots; 0: 65536 */
+    uint64_t snapshot_trailing;     /* entries kept after a snapshot; 0: 8192 */
+    uint32_t batch_cmds_max;        /* commands per entry; 0: USHER_BATCH_CMDS_MAX */
+    uint32_t entries_in_flight_max; /* proposed, not yet applied; 0: 16 */
+    uint32_t queue_max;             /* commands waiting for an entry; 0: 8192 */
+    uint64_t map_bytes;             /* LMDB map size; 0: default */
+    uint32_t sweep_interval_ms;     /* leader sweeps this often; 0: 1000 */
+    uint32_t election_timeout_ms;   /* 0: 1000 */
+    uint32_t heartbeat_timeout_ms;  /* 0: 100 */
+};
+
+/*
+ * The result of one submitted command. status is 0 when the command was
+ * applied (its own outcome is in *result, which is valid only during the
+ * callback), or NOT_LEADER / SHUTTING_DOWN / BUSY when it was not
+ * proposed, or LEADERSHIP_LOST-like ambiguity reported as NOT_LEADER with
+ * *result NULL: the command may still have been applied, and the client
+ * must retry with the same idempotency key.
+ */
+typedef void (*group_submit_cb)(void *ctx, int status, const struct cmd_result *result);
+
+/* Called once the leader may serve a linearizable read (status 0), or with
+ * NOT_LEADER / SHUTTING_DOWN. */
+typedef void (*group_read_cb)(void *ctx, int status);
+
+typedef void (*group_close_cb)(struct group *g, void *ctx);
+
+/*
+ * Creates a group on loop: opens the store and raft_uv in o->dir, and, when
+ * the folder is new, bootstraps a one-voter configuration of this node.
+ * Returns 0, or STORAGE / INVALID with errmsg filled. Start with
+ * group_start(), close with group_close().
+ */
+USHER_MUST_CHECK int group_create(uv_loop_t *loop, const struct group_options *o,
+                                  struct group **out, char *errmsg);
+
+/* Starts raft (loads snapshot and log, replays them into the store). */
+USHER_MUST_CHECK int group_start(struct group *g, char *errmsg);
+
+/*
+ * Queues one encoded command (borrowed for the call: it is copied). Returns
+ * 0 (cb will be called exactly once, later, never inside this call), or at
+ * once NOT_LEADER, BUSY (queue full) or SHUTTING_DOWN, in which case cb is
+ * not called.
+ */
+USHER_MUST_CHECK int group_submit(struct group *g, const uint8_t *cmd, size_t len,
+                                  group_submit_cb cb, void *ctx);
+
+/* Requests a linearizable read: cb is called once (never inside this call)
+ * when the reads after it see every write acknowledged before it. Returns 0,
+ * or NOT_LEADER / BUSY / SHUTTING_DOWN at once (cb not called). */
+USHER_MUST_CHECK int group_read(struct group *g, group_read_cb cb, void *ctx);
+
+/* The group's store, for reads (valid until the group is closed). */
+struct inv *group_inv(struct group *g);
+
+/* True when this node leads the group and has committed its first barrier. */
+bool group_is_serving(struct group *g);
+
+/* Fills the group's line of a STATUS reply (proto.h). */
+struct proto_shard_status;
+void group_status(struct group *g, struct proto_shard_status *out);
+
+/*
+ * Closes the group: pending submits and reads are answered SHUTTING_DOWN
+ * (or NOT_LEADER when raft reports lost leadership), raft is closed, the
+ * store is synced and closed, then cb is called. The memory stays until
+ * group_destroy(): libraft's I/O may still finish closing after the callback.
+ */
+void group_close(struct group *g, group_close_cb cb, void *ctx);
+
+/* Frees a closed group. Call it after the loop has no more work (uv_run
+ * returned), so that nothing of raft_uv is still running. */
+void group_destroy(struct group *g);
+
+#endif
