@@ -410,8 +410,8 @@ struct usher_cmd_result {
     uint64_t id;            /* event id (create), hold id (holds, extend, release),
                                booking id (book, cancel); 0 unless status is 0 */
     uint64_t expires_at_ms; /* holds and extend: the hold's expiry (cluster time, Unix ms) */
-    bool replayed;          /* true: the first outcome of this key, answered again. The
-                               protocol of this version does not mark replays yet: false */
+    bool replayed;          /* true: the first outcome of this key, answered again from
+                               the node's idempotency table (a retry, or a reused key) */
     bool ga;                /* a general-admission hold: seat_count counts places and
                                seats[] is empty */
     uint16_t seat_count;    /* holds: seats (or GA places) held */

@@ -76,14 +76,6 @@ static_assert(USHER_INFLIGHT_LIMIT <= (1u << 20), "a slot fits the low 20 bits o
 #define CLIENT_TIMEOUT_CEILING_MS 86400000u
 #define CLIENT_ATTEMPTS_CEILING   1000000u
 
-/* Reply flag telling that a command's answer came from the idempotency
- * table. proto.h does not define one yet: until it does, `replayed` stays
- * false (a stub here rather than an #ifdef in a function, STYLE.md 3.5). */
-#ifdef PROTO_FLAG_REPLAYED
-#define CLIENT_FLAG_REPLAYED PROTO_FLAG_REPLAYED
-#else
-#define CLIENT_FLAG_REPLAYED 0u
-#endif
 
 /* Request ids: (sequence << 20) | slot, so a reply finds its call in O(1)
  * and a late reply to an abandoned attempt matches nothing. */

@@ -40,7 +40,7 @@ static void deliver_cmd(struct usher_call *call, int status, const uint8_t *payl
             status = res.status;
             r.id = res.id;
             r.expires_at_ms = res.expires_at_ms;
-            r.replayed = (call->reply_flags & CLIENT_FLAG_REPLAYED) != 0;
+            r.replayed = res.replayed != 0; /* the result carries it (docs/CODEC.md) */
             r.ga = res.type == CMD_HOLD_GA;
             r.seat_count = res.seat_count;
             if (!r.ga) {

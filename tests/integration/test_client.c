@@ -353,6 +353,8 @@ static void test_client_idempotent_retry_returns_the_first_result(void **state)
     assert_true(again.id == first.id);
     assert_true(again.expires_at_ms == first.expires_at_ms);
     assert_int_equal(again.seat_count, 2);
+    assert_false(first.replayed);
+    assert_true(again.replayed);
     struct usher_availability *a = availability(s, EV);
     assert_int_equal(a->sections[0].held, 2);
     free(a);
@@ -365,6 +367,8 @@ static void test_client_idempotent_retry_returns_the_first_result(void **state)
     expect(s, usher_hold_book_sync(s->client, &opts, EV, 31, first.id, "p", &b2), 0,
            "book again, same key");
     assert_true(b1.id == b2.id);
+    assert_false(b1.replayed);
+    assert_true(b2.replayed);
     /* A new key for the same book is a new command: refused, not replayed. */
     expect(s, usher_hold_book_sync(s->client, NULL, EV, 31, first.id, "p", &b2), USHER_HOLD_BOOKED,
            "book again, new key");
@@ -538,6 +542,11 @@ static void test_client_cli_exit_codes_and_seat_map(void **state)
     memcpy(first, out, sizeof(first));
     assert_non_null(strstr(first, "client 77, key 99"));
     assert_int_equal(cli_run(s, keyed, out, sizeof(out)), 0);
+    /* The same hold, now marked as a replay of the first answer. */
+    assert_null(strstr(first, ", replayed"));
+    char *mark = strstr(out, ", replayed");
+    assert_non_null(mark);
+    memmove(mark, mark + strlen(", replayed"), strlen(mark + strlen(", replayed")) + 1);
     assert_string_equal(out, first);
     const char *map[] = { "availability", "8001", NULL };
     assert_int_equal(cli_run(s, map, out, sizeof(out)), 0);
