@@ -76,7 +76,6 @@ static_assert(USHER_INFLIGHT_LIMIT <= (1u << 20), "a slot fits the low 20 bits o
 #define CLIENT_TIMEOUT_CEILING_MS 86400000u
 #define CLIENT_ATTEMPTS_CEILING   1000000u
 
-
 /* Request ids: (sequence << 20) | slot, so a reply finds its call in O(1)
  * and a late reply to an abandoned attempt matches nothing. */
 #define CLIENT_SLOT_BITS 20u
