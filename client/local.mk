@@ -38,3 +38,9 @@ client_usher_bench_LDADD = client/libusher.la $(UV_LIBS) -lm
 
 # Example venue files of docs/VENUE.md.
 EXTRA_DIST += client/venues/hall.json client/venues/arena.json
+
+# The on-sale surge of `./quickstart demo` (not installed).
+noinst_PROGRAMS += client/usher-surge
+client_usher_surge_SOURCES = client/surge.c client/bench_hist.c client/bench_hist.h
+client_usher_surge_CFLAGS = $(AM_CFLAGS) $(UV_CFLAGS) -I$(srcdir)/client
+client_usher_surge_LDADD = client/libusher.la $(UV_LIBS) -lm
