@@ -451,9 +451,9 @@ static void on_availability(void *ctx, int status, const struct usher_availabili
     }
 }
 
-/* Starts the reader's next read of the current phase; moves to the next
- * phase when this one is read and answered. */
-static void reader_next(struct reader *r)
+/* Starts the reader's next read of the current phase; returns false when
+ * the phase has nothing left to read. */
+static bool reader_fill(struct reader *r)
 {
     struct surge *g = r->g;
     uint64_t total = g->phase == PHASE_BOOKINGS ? g->n.bookings : g->n.abandoned;
@@ -466,23 +466,39 @@ static void reader_next(struct reader *r)
                                     on_booking_read)
                 : usher_hold_get(c, NULL, g->o.event_id, g->abandoned[r->index], r, on_hold_read);
         if (rc == 0) {
-            return;
+            return true;
         }
         (void)printf("integrity: cannot start a read: %s\n", usher_errname(rc));
         g->failures++;
     }
-    if (--g->active > 0) {
-        return;
-    }
-    g->phase = g->phase == PHASE_BOOKINGS ? PHASE_HOLDS : PHASE_AVAIL;
-    g->cursor = 0;
-    if (g->phase == PHASE_HOLDS) {
-        g->active = READERS;
-        for (uint32_t i = 0; i < READERS; i++) {
-            reader_next(&g->readers[i]);
+    return false;
+}
+
+/* Called when a reader's read was answered: starts its next one, or, when
+ * the phase is read and answered, moves to the next phase (bookings, then
+ * abandoned holds, then availability). A loop, not recursion: at most one
+ * phase change per pass. */
+static void reader_next(struct reader *r)
+{
+    struct surge *g = r->g;
+    for (int pass = 0; pass < 2; pass++) {
+        if (reader_fill(r) || --g->active > 0) {
+            return;
         }
-        return;
+        if (g->phase != PHASE_BOOKINGS) {
+            break;
+        }
+        g->phase = PHASE_HOLDS;
+        g->cursor = 0;
+        g->active = READERS;
+        for (uint32_t i = 1; i < READERS; i++) {
+            if (!reader_fill(&g->readers[i])) {
+                g->active--;
+            }
+        }
+        r = &g->readers[0];
     }
+    g->phase = PHASE_AVAIL;
     g->active = 1;
     int rc =
         usher_availability(g->clients[0], NULL, g->o.event_id, &g->readers[0], on_availability);
