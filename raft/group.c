@@ -1,49 +1,214 @@
 /*
- * A shard group's lifecycle (see group.h): folders, raft_uv, bootstrap of a
- * one-voter configuration, the per-loop-turn hook that tracks the role and
- * flushes the batcher, leader barriers and linearizable reads, the sweep
- * timer, and an orderly close.
+ * A shard group's lifecycle (see group.h): folders, the store, raft_uv and
+ * raft, bootstrap of a one-voter configuration, the per-loop-turn hook that
+ * follows the role and flushes the batcher, the leader barrier, reads, the
+ * sweep timer, and an orderly close.
  *
- *   DIR/raft/    raft_uv files (never deleted or repaired by usher)
- *   DIR/store/   the LMDB store (rebuilt from snapshot + log after an
- *                unclean stop: the Raft log is the durable copy)
- *   DIR/clean    present only while the store is closed cleanly
+ *   DIR/raft/    raft_uv: metadata1/2, segments, snapshots; never deleted
+ *                or repaired by usher (auto-recovery is off)
+ *   DIR/store/   the LMDB store; emptied at open after an unclean stop, so
+ *                snapshot + log replay rebuild it (RAFT-NOTES §3)
+ *   DIR/clean    written after the store's final sync at close, removed
+ *                (durably) at open before the store is used
+ *
+ * Lifecycle (state_move() asserts every move):
+ *
+ *   CREATED --start--> RUNNING --close--> CLOSING --raft + handles closed--> CLOSED
+ *      '-----------------close----------------^
+ *
+ * Role while RUNNING, polled once per loop turn (libraft 0.15 has no state
+ * callback and appends no entry of its own for a new leader: RAFT-NOTES
+ * §1.2), with role_move() asserting every move:
+ *
+ *   IDLE --leader seen, barrier proposed--> CONFIRMING --barrier applied--> SERVING
+ *   CONFIRMING --barrier lost--> IDLE        SERVING --not leader / new term--> IDLE
  */
-#include <dirent.h>
+#include "group.h"
+
 #include <errno.h>
 #include <fcntl.h>
-#include <stddef.h>
 #include <stdio.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <time.h>
 #include <unistd.h>
 
+#include <raft.h>
+#include <raft/uv.h>
+
 #include "assertion.h"
+#include "batch.h"
 #include "codec.h"
-#include "group_int.h"
+#include "fsm.h"
+#include "limits.h"
 #include "mem.h"
 #include "proto.h"
+#include "transport.h"
+
+/* Defaults of group_options (0 means these; group.h). */
+#define GROUP_SNAPSHOT_THRESHOLD_DEFAULT 65536u
+#define GROUP_SNAPSHOT_TRAILING_DEFAULT  8192u
+#define GROUP_IN_FLIGHT_DEFAULT          16u
+#define GROUP_QUEUE_DEFAULT              8192u
+#define GROUP_SWEEP_INTERVAL_DEFAULT_MS  1000u
+#define GROUP_ELECTION_DEFAULT_MS        1000u
+#define GROUP_HEARTBEAT_DEFAULT_MS       100u
+
+/* raft_uv segment size: 1 MiB, not 8, since raft_uv preallocates three
+ * segments per group (RAFT-NOTES §1.6). */
+#define GROUP_SEGMENT_BYTES 1048576u
+
+/* raft_uv sizes each append on its own: 8 bytes of segment format, 8 of
+ * checksums, 8 + 16 of batch header. An entry larger than a segment minus
+ * these would overflow a fresh segment (src/uv_append.c:545-615), so the
+ * entry bound keeps 64 bytes of room. */
+#define GROUP_ENTRY_BYTES_MAX (GROUP_SEGMENT_BYTES - 64u)
+static_assert(GROUP_ENTRY_BYTES_MAX <= USHER_BATCH_BYTES_MAX, "an entry is a batch");
+
+/* The shard folder's length: raft_uv keeps at most 894 bytes of directory
+ * (src/uv_os.h UV__DIR_LEN) and "/raft" is appended. */
+#define GROUP_DIR_LEN_MAX 880u
+#define GROUP_PATH_BYTES  1024u
+
+/* Bytes of an encoded sweep command (header + u32 max), with room. */
+#define GROUP_SWEEP_CMD_BYTES 64u
+
+enum group_state {
+    GROUP_CREATED = 0,
+    GROUP_RUNNING = 1,
+    GROUP_CLOSING = 2,
+    GROUP_CLOSED = 3,
+};
+
+enum group_role {
+    GROUP_ROLE_IDLE = 0,
+    GROUP_ROLE_CONFIRMING = 1,
+    GROUP_ROLE_SERVING = 2,
+};
+
+struct group_reader {
+    group_read_cb cb;
+    void *ctx;
+};
+
+struct group {
+    uv_loop_t *loop;
+    struct group_options o;
+    char dir[GROUP_PATH_BYTES];
+    struct inv *inv;
+    struct raft raft;
+    struct raft_io io;
+    struct raft_uv_transport transport;
+    void (*io_close)(struct raft_io *io, raft_io_close_cb cb); /* raft_uv's own */
+    raft_io_close_cb io_close_cb;                              /* raft's, fired once */
+    struct batch batch;
+    uv_prepare_t prepare; /* once per loop turn: role, batcher, reads */
+    uv_timer_t sweep_timer;
+    struct raft_barrier leader_barrier;
+    struct raft_barrier read_barrier;
+    struct group_reader *reads; /* ring of o.queue_max */
+    uint32_t reads_head;
+    uint32_t reads_len;
+    uint32_t reads_covered; /* the oldest ones, waiting for read_barrier */
+    uint32_t handles_open;
+    uint64_t role_term; /* the term of CONFIRMING / SERVING */
+    group_close_cb close_cb;
+    void *close_ctx;
+    uint8_t state; /* enum group_state */
+    uint8_t role;  /* enum group_role */
+    bool store_kept;
+    bool batch_inited;
+    bool io_inited;
+    bool raft_inited;
+    bool raft_closed;
+    bool io_closed;
+    bool leader_barrier_out;
+    bool read_barrier_out;
+    bool sweep_pending;
+    bool sweep_again;
+    struct fsm fsm; /* last: large (the results of one entry) */
+};
+
+/* ---- Lifecycle and role tables (STYLE.md 6.6) ---- */
+
+static void state_move(struct group *g, enum group_state to)
+{
+    static const bool allowed[4][4] = {
+        [GROUP_CREATED] = { [GROUP_RUNNING] = true, [GROUP_CLOSING] = true },
+        [GROUP_RUNNING] = { [GROUP_CLOSING] = true },
+        [GROUP_CLOSING] = { [GROUP_CLOSED] = true },
+    };
+    ASSERT(g->state < 4);
+    ASSERT(allowed[g->state][to]);
+    g->state = (uint8_t)to;
+}
+
+static void role_move(struct group *g, enum group_role to)
+{
+    static const bool allowed[3][3] = {
+        [GROUP_ROLE_IDLE] = { [GROUP_ROLE_CONFIRMING] = true },
+        [GROUP_ROLE_CONFIRMING] = { [GROUP_ROLE_IDLE] = true, [GROUP_ROLE_SERVING] = true },
+        [GROUP_ROLE_SERVING] = { [GROUP_ROLE_IDLE] = true },
+    };
+    ASSERT(g->role < 3);
+    ASSERT(allowed[g->role][to]);
+    g->role = (uint8_t)to;
+}
+
+static uint64_t wall_ms(void)
+{
+    struct timespec ts;
+    int rc = clock_gettime(CLOCK_REALTIME, &ts);
+    ASSERT(rc == 0); /* cannot fail for CLOCK_REALTIME */
+    return (uint64_t)ts.tv_sec * 1000u + (uint64_t)ts.tv_nsec / 1000000u;
+}
+
+/* ---- Options ---- */
 
 static uint32_t or_default(uint32_t v, uint32_t d)
 {
     return v == 0 ? d : v;
 }
 
-static void options_fill(struct group_options *o)
+static int options_fill(struct group_options *o, char *errmsg)
 {
-    o->snapshot_threshold =
-        o->snapshot_threshold == 0 ? GROUP_SNAPSHOT_THRESHOLD_DEFAULT : o->snapshot_threshold;
-    o->snapshot_trailing =
-        o->snapshot_trailing == 0 ? GROUP_SNAPSHOT_TRAILING_DEFAULT : o->snapshot_trailing;
+    if (o->node_id == 0 || o->dir == NULL || strnlen(o->dir, GROUP_DIR_LEN_MAX + 1u) == 0 ||
+        strnlen(o->dir, GROUP_DIR_LEN_MAX + 1u) > GROUP_DIR_LEN_MAX) {
+        (void)snprintf(errmsg, USHER_ERRMSG_MAX,
+                       "shard group needs a node id and a folder of 1 to %u bytes",
+                       GROUP_DIR_LEN_MAX);
+        return USHER_INVALID;
+    }
+    if (o->batch_cmds_max > USHER_BATCH_CMDS_MAX || o->snapshot_threshold > UINT32_MAX ||
+        o->snapshot_trailing > UINT32_MAX) {
+        (void)snprintf(errmsg, USHER_ERRMSG_MAX,
+                       "shard group options out of range: batch_cmds_max %u (max %u), "
+                       "snapshot entries over 2^32",
+                       o->batch_cmds_max, USHER_BATCH_CMDS_MAX);
+        return USHER_INVALID;
+    }
+    if (o->snapshot_threshold == 0) {
+        o->snapshot_threshold = GROUP_SNAPSHOT_THRESHOLD_DEFAULT;
+    }
+    if (o->snapshot_trailing == 0) {
+        o->snapshot_trailing = GROUP_SNAPSHOT_TRAILING_DEFAULT;
+    }
     o->batch_cmds_max = or_default(o->batch_cmds_max, USHER_BATCH_CMDS_MAX);
-    o->entries_in_flight_max = or_default(o->entries_in_flight_max, GROUP_INFLIGHT_DEFAULT);
+    o->entries_in_flight_max = or_default(o->entries_in_flight_max, GROUP_IN_FLIGHT_DEFAULT);
     o->queue_max = or_default(o->queue_max, GROUP_QUEUE_DEFAULT);
     o->sweep_interval_ms = or_default(o->sweep_interval_ms, GROUP_SWEEP_INTERVAL_DEFAULT_MS);
     o->election_timeout_ms = or_default(o->election_timeout_ms, GROUP_ELECTION_DEFAULT_MS);
     o->heartbeat_timeout_ms = or_default(o->heartbeat_timeout_ms, GROUP_HEARTBEAT_DEFAULT_MS);
-    if (o->batch_cmds_max > USHER_BATCH_CMDS_MAX) {
-        o->batch_cmds_max = USHER_BATCH_CMDS_MAX;
-    }
+    return 0;
+}
+
+/* ---- Folders, the store and the clean marker ---- */
+
+static void path_join(char *out, const char *dir, const char *name)
+{
+    int n = snprintf(out, GROUP_PATH_BYTES, "%s/%s", dir, name);
+    ASSERT(n > 0);
+    ASSERT((size_t)n < GROUP_PATH_BYTES); /* dir is at most GROUP_DIR_LEN_MAX */
 }
 
 static int make_dir(const char *path, char *errmsg)
@@ -55,182 +220,282 @@ static int make_dir(const char *path, char *errmsg)
     return 0;
 }
 
-static bool file_exists(const char *path)
+/* Makes a creation or removal in dir durable. */
+static int dir_sync(const char *dir)
 {
-    struct stat st;
-    return stat(path, &st) == 0;
+    int fd = open(dir, O_RDONLY | O_DIRECTORY);
+    if (fd < 0) {
+        return -1;
+    }
+    int rc = fsync(fd);
+    (void)close(fd); /* read-only: nothing to lose */
+    return rc;
 }
 
-/* Removes the store folder's files (LMDB: data.mdb, lock.mdb). */
-static int store_remove(const char *dir, char *errmsg)
+static int file_remove(const char *path, char *errmsg)
 {
-    const char *names[] = { "data.mdb", "lock.mdb" };
-    char path[GROUP_PATH_MAX + 16];
-    for (unsigned i = 0; i < 2; i++) {
-        (void)snprintf(path, sizeof(path), "%.3900s/%s", dir, names[i]);
-        if (unlink(path) != 0 && errno != ENOENT) {
-            (void)snprintf(errmsg, USHER_ERRMSG_MAX, "remove %.200s: %s", path, strerror(errno));
-            return USHER_STORAGE;
-        }
+    if (unlink(path) != 0 && errno != ENOENT) {
+        (void)snprintf(errmsg, USHER_ERRMSG_MAX, "remove %.200s: %s", path, strerror(errno));
+        return USHER_STORAGE;
     }
     return 0;
 }
 
-/* Opens the store; after an unclean stop (no clean marker) it is emptied
- * first, so snapshot + log replay rebuild it (NOSYNC+WRITEMAP may have lost
- * or torn recent transactions on an OS crash). */
-static int store_open_clean(struct group *g, char *errmsg)
+/* After an unclean stop the store may miss or tear recent transactions
+ * (NOSYNC + WRITEMAP): its files go, and snapshot + log rebuild it. Only
+ * LMDB's two files are removed; never a raft file. */
+static int store_empty(const char *store_dir, char *errmsg)
 {
-    char store_dir[GROUP_PATH_MAX + 16];
-    char marker[GROUP_PATH_MAX + 16];
-    (void)snprintf(store_dir, sizeof(store_dir), "%.3900s/store", g->dir);
-    (void)snprintf(marker, sizeof(marker), "%.3900s/clean", g->dir);
-    int rc = make_dir(store_dir, errmsg);
-    if (rc == 0 && !file_exists(marker)) {
-        rc = store_remove(store_dir, errmsg);
+    char path[GROUP_PATH_BYTES];
+    path_join(path, store_dir, "data.mdb");
+    int rc = file_remove(path, errmsg);
+    if (rc == 0) {
+        path_join(path, store_dir, "lock.mdb");
+        rc = file_remove(path, errmsg);
     }
-    if (rc == 0 && unlink(marker) != 0 && errno != ENOENT) {
-        (void)snprintf(errmsg, USHER_ERRMSG_MAX, "remove %.200s: %s", marker, strerror(errno));
+    return rc;
+}
+
+/* Opens the store, kept when the clean marker says its last close synced
+ * it. The marker is removed durably first, so that a crash from here on
+ * leaves no marker. */
+static int store_open(struct group *g, char *errmsg)
+{
+    char store_dir[GROUP_PATH_BYTES];
+    char marker[GROUP_PATH_BYTES];
+    path_join(store_dir, g->dir, "store");
+    path_join(marker, g->dir, "clean");
+    int rc = make_dir(store_dir, errmsg);
+    if (rc != 0) {
+        return rc;
+    }
+    g->store_kept = access(marker, F_OK) == 0;
+    rc = g->store_kept ? file_remove(marker, errmsg) : store_empty(store_dir, errmsg);
+    if (rc == 0 && dir_sync(g->dir) != 0) {
+        (void)snprintf(errmsg, USHER_ERRMSG_MAX, "sync %.200s: %s", g->dir, strerror(errno));
         rc = USHER_STORAGE;
     }
     if (rc != 0) {
         return rc;
     }
-    struct inv_options io = { .map_bytes = g->o.map_bytes };
+    struct inv_options io = { .map_bytes = g->o.map_bytes, .durable = false };
     return inv_open(store_dir, &io, &g->inv, errmsg);
 }
 
+/* Written after the store's final sync (inv_close). A marker that cannot
+ * be written only costs a rebuild of the store at the next start. */
 static void marker_write(struct group *g)
 {
-    char marker[GROUP_PATH_MAX + 16];
-    (void)snprintf(marker, sizeof(marker), "%.3900s/clean", g->dir);
+    char marker[GROUP_PATH_BYTES];
+    path_join(marker, g->dir, "clean");
     int fd = open(marker, O_WRONLY | O_CREAT | O_TRUNC, 0644);
-    if (fd >= 0) {
-        (void)fsync(fd);
-        (void)close(fd);
-    }
-}
-
-static void on_leader_barrier(struct raft_barrier *req, int status)
-{
-    struct group_barrier *b = (struct group_barrier *)req;
-    struct group *g = b->g;
-    g->barrier_pending = false;
-    if (b->leader_barrier && status == 0 && raft_state(&g->raft) == RAFT_LEADER) {
-        /* Everything of earlier terms is applied: serve (RAFT-NOTES §1.2). */
-        g->serving = true;
-        g->serving_term = g->raft.current_term;
-    }
-    for (uint32_t i = 0; i < b->count; i++) {
-        struct group_waiter w = b->waiters[i];
-        w.read_cb(w.ctx, status == 0 ? 0 : USHER_NOT_LEADER);
-    }
-    mem_free(b);
-}
-
-/* Proposes one barrier for the queued reads (and, for a new leader, for its
- * term). Reads queued while it is out wait for the next one. */
-static void barrier_issue(struct group *g, bool leader_barrier)
-{
-    uint32_t n = leader_barrier ? 0 : g->reads_len;
-    struct group_barrier *b = mem_alloc(sizeof(*b) + n * sizeof(struct group_waiter));
-    if (b == NULL) {
-        return; /* retried next loop turn */
-    }
-    b->g = g;
-    b->leader_barrier = leader_barrier;
-    b->count = n;
-    if (n > 0) {
-        memcpy(b->waiters, g->reads, n * sizeof(struct group_waiter));
-    }
-    if (raft_barrier(&g->raft, &b->req, on_leader_barrier) != 0) {
-        mem_free(b);
+    if (fd < 0) {
         return;
     }
-    g->reads_len -= n;
-    g->barrier_pending = true;
+    int rc = fsync(fd);
+    (void)close(fd); /* empty file: nothing to lose */
+    if (rc == 0) {
+        (void)dir_sync(g->dir); /* best effort, as above */
+    }
 }
 
-void group_reads_fail(struct group *g, int status)
+/* ---- Reads ---- */
+
+/* Answers the n oldest reads with status (a callback may queue another). */
+static void reads_answer(struct group *g, uint32_t n, int status)
 {
-    uint32_t n = g->reads_len;
-    g->reads_len = 0;
+    ASSERT(n <= g->reads_len);
     for (uint32_t i = 0; i < n; i++) {
-        g->reads[i].read_cb(g->reads[i].ctx, status);
+        struct group_reader r = g->reads[g->reads_head];
+        g->reads_head = (g->reads_head + 1) % g->o.queue_max;
+        g->reads_len--;
+        r.cb(r.ctx, status);
     }
 }
 
-/* Once per loop turn: follow the role, then flush writes and reads. */
-static void on_prepare(uv_prepare_t *h)
+/* Answers every read now; a read barrier still out then answers none. */
+static void reads_fail(struct group *g, int status)
 {
-    struct group *g = h->data;
-    int role = raft_state(&g->raft);
-    if (role != RAFT_LEADER || g->raft.current_term != g->serving_term) {
-        if (g->serving) {
-            g->serving = false;
-            batch_fail_queued(g, USHER_NOT_LEADER);
-            group_reads_fail(g, USHER_NOT_LEADER);
-        }
-    }
-    g->role = role;
-    if (role == RAFT_LEADER && !g->serving && !g->barrier_pending) {
-        barrier_issue(g, true);
-    }
-    if (!g->serving) {
+    g->reads_covered = 0;
+    reads_answer(g, g->reads_len, status);
+}
+
+static void on_read_barrier(struct raft_barrier *req, int status)
+{
+    struct group *g = req->data;
+    ASSERT(g->read_barrier_out);
+    g->read_barrier_out = false;
+    uint32_t n = g->reads_covered;
+    g->reads_covered = 0;
+    if (status == 0) {
+        reads_answer(g, n, 0);
         return;
     }
-    batch_flush(g);
-    if (g->reads_len > 0 && !g->barrier_pending) {
-        barrier_issue(g, false);
+    reads_answer(g, n, g->state == GROUP_RUNNING ? USHER_NOT_LEADER : USHER_SHUTTING_DOWN);
+}
+
+/* One barrier covers every read queued so far (RAFT-NOTES §1.3); reads
+ * queued while it is out wait for the next. */
+static void read_barrier_issue(struct group *g)
+{
+    ASSERT(!g->read_barrier_out);
+    g->read_barrier.data = g;
+    if (raft_barrier(&g->raft, &g->read_barrier, on_read_barrier) != 0) {
+        return; /* not leader (the next poll steps down) or no memory: next turn */
     }
+    g->read_barrier_out = true;
+    g->reads_covered = g->reads_len;
 }
 
 int group_read(struct group *g, group_read_cb cb, void *ctx)
 {
-    if (g->state != GROUP_RUNNING) {
+    ASSERT(cb != NULL);
+    if (g->state == GROUP_CLOSING || g->state == GROUP_CLOSED) {
         return USHER_SHUTTING_DOWN;
     }
-    if (!g->serving) {
+    if (g->role != GROUP_ROLE_SERVING) {
         return USHER_NOT_LEADER;
     }
-    if (g->reads_len == GROUP_READS_MAX) {
+    if (g->reads_len == g->o.queue_max) {
         return USHER_BUSY;
     }
-    g->reads[g->reads_len++] = (struct group_waiter){ .read_cb = cb, .ctx = ctx };
+    uint32_t at = (g->reads_head + g->reads_len) % g->o.queue_max;
+    g->reads[at] = (struct group_reader){ .cb = cb, .ctx = ctx };
+    g->reads_len++;
     return 0;
 }
 
-static void on_sweep_done(void *ctx, int status, const struct cmd_result *result)
+/* ---- Role ---- */
+
+static void step_down(struct group *g)
 {
-    (void)ctx;
-    (void)status;
-    (void)result; /* the next tick sweeps again whatever this one left */
+    role_move(g, GROUP_ROLE_IDLE);
+    g->sweep_again = false;
+    batch_fail(&g->batch, USHER_NOT_LEADER);
+    reads_fail(g, USHER_NOT_LEADER);
 }
 
-/* The leader proposes a sweep every interval (issue 2: holds expire by
- * themselves; the sweep frees them in expiry order, bounded). */
-static void on_sweep_timer(uv_timer_t *t)
+static void on_leader_barrier(struct raft_barrier *req, int status)
 {
-    struct group *g = t->data;
-    if (!g->serving) {
+    struct group *g = req->data;
+    ASSERT(g->leader_barrier_out);
+    g->leader_barrier_out = false;
+    if (g->role != GROUP_ROLE_CONFIRMING) {
+        return; /* closing */
+    }
+    if (status != 0 || raft_state(&g->raft) != RAFT_LEADER ||
+        g->raft.current_term != g->role_term) {
+        role_move(g, GROUP_ROLE_IDLE);
         return;
     }
+    /* Every entry of earlier terms is applied: serve. No stamp goes below
+     * the state machine's time, whatever this node's clock says. */
+    batch_stamp_floor(&g->batch, inv_now(g->inv));
+    role_move(g, GROUP_ROLE_SERVING);
+}
+
+/* Follows raft's role: a new leader proposes its barrier, a deposed one
+ * (or one of a newer term) stops serving and answers what waits. */
+static void role_poll(struct group *g)
+{
+    bool leader = raft_state(&g->raft) == RAFT_LEADER;
+    uint64_t term = g->raft.current_term;
+    if (g->role != GROUP_ROLE_IDLE && (!leader || term != g->role_term)) {
+        step_down(g);
+    }
+    if (g->role != GROUP_ROLE_IDLE || !leader || g->leader_barrier_out) {
+        return;
+    }
+    g->leader_barrier.data = g;
+    if (raft_barrier(&g->raft, &g->leader_barrier, on_leader_barrier) != 0) {
+        return; /* retried next turn */
+    }
+    g->leader_barrier_out = true;
+    g->role_term = term;
+    role_move(g, GROUP_ROLE_CONFIRMING);
+}
+
+/* ---- Sweeps ---- */
+
+static void on_sweep_done(void *ctx, int status, const struct cmd_result *result)
+{
+    struct group *g = ctx;
+    ASSERT(g->sweep_pending);
+    g->sweep_pending = false;
+    /* Work left (a mass expiry): sweep again next turn, bounded per entry. */
+    g->sweep_again = status == 0 && result != NULL && result->status == 0 && result->more != 0;
+}
+
+/* Queues one sweep (no client id: codec.h) through the batcher. */
+static void sweep_propose(struct group *g)
+{
+    ASSERT(!g->sweep_pending);
     struct cmd c;
     memset(&c, 0, sizeof(c));
     c.type = CMD_SWEEP;
     c.u.sweep.max = USHER_SWEEP_MAX;
-    uint8_t buf[CODEC_CMD_HEADER_BYTES + 8];
+    uint8_t buf[GROUP_SWEEP_CMD_BYTES];
     size_t len = 0;
-    if (codec_cmd_encode(&c, buf, sizeof(buf), &len) == 0 &&
-        group_submit(g, buf, len, on_sweep_done, g) != 0) {
-        return; /* queue full or leadership lost: the next tick sweeps */
+    int rc = codec_cmd_encode(&c, buf, sizeof(buf), &len);
+    ASSERT(rc == 0);
+    if (batch_push(&g->batch, buf, len, on_sweep_done, g) == 0) {
+        g->sweep_pending = true; /* else the queue is full: the next tick sweeps */
     }
 }
 
-/* raft_uv's close callback, seen once whatever raft_uv does (group_int.h). */
+static void on_sweep_timer(uv_timer_t *t)
+{
+    struct group *g = t->data;
+    if (g->role == GROUP_ROLE_SERVING && !g->sweep_pending) {
+        sweep_propose(g);
+    }
+}
+
+/* ---- The per-turn hook ---- */
+
+static void on_prepare(uv_prepare_t *h)
+{
+    struct group *g = h->data;
+    ASSERT(g->state == GROUP_RUNNING);
+    role_poll(g);
+    if (g->role != GROUP_ROLE_SERVING) {
+        return;
+    }
+    if (g->sweep_again && !g->sweep_pending) {
+        g->sweep_again = false;
+        sweep_propose(g);
+    }
+    if (batch_flush(&g->batch, wall_ms()) == USHER_NOT_LEADER) {
+        step_down(g);
+        return;
+    }
+    if (g->reads_len > 0 && !g->read_barrier_out) {
+        read_barrier_issue(g);
+    }
+}
+
+int group_submit(struct group *g, const uint8_t *cmd, size_t len, group_submit_cb cb, void *ctx)
+{
+    ASSERT(cb != NULL);
+    if (g->state == GROUP_CLOSING || g->state == GROUP_CLOSED) {
+        return USHER_SHUTTING_DOWN;
+    }
+    if (g->role != GROUP_ROLE_SERVING) {
+        return USHER_NOT_LEADER;
+    }
+    return batch_push(&g->batch, cmd, len, cb, ctx);
+}
+
+/* ---- Create and start ---- */
+
+/* raft_uv may fire its close callback twice (libraft 0.15: a segment
+ * writer can finish closing after it; upstream's fix c042b4e was reverted
+ * in 142a791), and raft's callback frees its log each time: raft sees it
+ * once. raft_uv's memory goes only in group_destroy(). */
 static void on_io_closed(struct raft_io *io)
 {
-    struct group *g = (struct group *)(void *)((uint8_t *)io - offsetof(struct group, io));
+    struct raft *r = io->data;
+    struct group *g = r->data;
     if (g->io_closed) {
         return;
     }
@@ -240,24 +505,21 @@ static void on_io_closed(struct raft_io *io)
 
 static void io_close_once(struct raft_io *io, raft_io_close_cb cb)
 {
-    struct group *g = (struct group *)(void *)((uint8_t *)io - offsetof(struct group, io));
+    struct raft *r = io->data;
+    struct group *g = r->data;
     g->io_close_cb = cb;
-    g->io_close_orig(io, on_io_closed);
+    g->io_close(io, on_io_closed);
 }
 
-static int raft_setup(struct group *g, char *errmsg)
+static int raft_io_setup(struct group *g, char *errmsg)
 {
-    char raft_dir[GROUP_PATH_MAX + 16];
-    (void)snprintf(raft_dir, sizeof(raft_dir), "%.3900s/raft", g->dir);
+    char raft_dir[GROUP_PATH_BYTES];
+    path_join(raft_dir, g->dir, "raft");
     int rc = make_dir(raft_dir, errmsg);
     if (rc != 0) {
         return rc;
     }
-    ASSERT(uv_timer_init(g->loop, &g->transport_timer) == 0);
-    g->transport_timer.data = g;
-    g->transport_timer_inited = true;
-    g->handles_open++;
-    transport_init_single(&g->transport, g);
+    transport_init(&g->transport);
     int rv = raft_uv_init(&g->io, g->loop, raft_dir, &g->transport);
     if (rv != 0) {
         (void)snprintf(errmsg, USHER_ERRMSG_MAX, "raft_uv_init %.100s: %.120s", raft_dir,
@@ -265,18 +527,27 @@ static int raft_setup(struct group *g, char *errmsg)
         return USHER_STORAGE;
     }
     g->io_inited = true;
-    g->io_close_orig = g->io.close;
-    g->io.close = io_close_once;
     raft_uv_set_segment_size(&g->io, GROUP_SEGMENT_BYTES);
-    /* Never drop tail entries on our own (RAFT-NOTES §1.6): a corrupt file
-     * stops the node and the operator decides (docs/RAFT.md). */
+    /* Never move corrupt tail segments aside on our own: that silently
+     * drops entries (RAFT-NOTES §1.6). A node that cannot load stops. */
     raft_uv_set_auto_recovery(&g->io, false);
-    fsm_init(g);
+    g->io_close = g->io.close;
+    g->io.close = io_close_once;
+    return 0;
+}
+
+static int raft_setup(struct group *g, char *errmsg)
+{
+    int rc = raft_io_setup(g, errmsg);
+    if (rc != 0) {
+        return rc;
+    }
+    fsm_init(&g->fsm, &g->raft, g->inv, g->o.shard, g->store_kept);
     char address[32];
     (void)snprintf(address, sizeof(address), "node-%llu", (unsigned long long)g->o.node_id);
-    rv = raft_init(&g->raft, &g->io, &g->fsm, g->o.node_id, address);
+    int rv = raft_init(&g->raft, &g->io, &g->fsm.raft_fsm, g->o.node_id, address);
     if (rv != 0) {
-        (void)snprintf(errmsg, USHER_ERRMSG_MAX, "raft_init: %s", raft_strerror(rv));
+        (void)snprintf(errmsg, USHER_ERRMSG_MAX, "raft_init: %s", raft_errmsg(&g->raft));
         return USHER_STORAGE;
     }
     g->raft_inited = true;
@@ -285,6 +556,8 @@ static int raft_setup(struct group *g, char *errmsg)
     raft_set_heartbeat_timeout(&g->raft, g->o.heartbeat_timeout_ms);
     raft_set_snapshot_threshold(&g->raft, (unsigned)g->o.snapshot_threshold);
     raft_set_snapshot_trailing(&g->raft, (unsigned)g->o.snapshot_trailing);
+    /* A new folder gets a configuration of this node as the only voter;
+     * raft_uv refuses (CANTBOOTSTRAP) once it holds a term. */
     struct raft_configuration conf;
     raft_configuration_init(&conf);
     rv = raft_configuration_add(&conf, g->o.node_id, address, RAFT_VOTER);
@@ -299,108 +572,148 @@ static int raft_setup(struct group *g, char *errmsg)
     return 0;
 }
 
+static int basics_setup(struct group *g, char *errmsg)
+{
+    int rc = make_dir(g->dir, errmsg);
+    if (rc == 0) {
+        rc = store_open(g, errmsg);
+    }
+    if (rc != 0) {
+        return rc;
+    }
+    struct batch_options bo = {
+        .queue_max = g->o.queue_max,
+        .cmds_max = g->o.batch_cmds_max,
+        .in_flight_max = g->o.entries_in_flight_max,
+        .entry_bytes_max = GROUP_ENTRY_BYTES_MAX,
+    };
+    g->reads = mem_calloc(g->o.queue_max, sizeof(*g->reads));
+    rc = g->reads == NULL ? USHER_NOMEM : batch_init(&g->batch, &g->raft, &bo);
+    if (rc != 0) {
+        (void)snprintf(errmsg, USHER_ERRMSG_MAX, "out of memory for shard %u", g->o.shard);
+        return rc;
+    }
+    g->batch_inited = true;
+    return 0;
+}
+
 static void group_free(struct group *g)
 {
+    if (g->batch_inited) {
+        batch_close(&g->batch);
+    }
     inv_close(g->inv);
-    batch_close(g);
     mem_free(g->reads);
     mem_free(g);
 }
 
-static void on_failed_timer_close(uv_handle_t *h)
-{
-    group_free(h->data);
-}
-
-/* Frees a group that never started, once its transport timer is closed. */
-static void group_free_failed(struct group *g)
-{
-    if (g->transport_timer_inited) {
-        uv_close((uv_handle_t *)&g->transport_timer, on_failed_timer_close);
-        return;
-    }
-    group_free(g);
-}
-
-static void on_failed_raft_close(struct raft *r)
+/* A group that failed after raft_init(): raft never started, so raft_uv
+ * fires its close callback once, and everything can go here. */
+static void on_create_undone(struct raft *r)
 {
     struct group *g = r->data;
     raft_uv_close(&g->io);
-    group_free_failed(g);
+    group_free(g);
 }
 
 int group_create(uv_loop_t *loop, const struct group_options *o, struct group **out, char *errmsg)
 {
     struct group *g = mem_calloc(1, sizeof(*g));
     if (g == NULL) {
-        (void)snprintf(errmsg, USHER_ERRMSG_MAX, "out of memory");
+        (void)snprintf(errmsg, USHER_ERRMSG_MAX, "out of memory for a shard group");
         return USHER_NOMEM;
     }
     g->loop = loop;
     g->o = *o;
-    options_fill(&g->o);
-    (void)snprintf(g->dir, sizeof(g->dir), "%s", o->dir);
-    g->o.dir = g->dir;
-    g->state = GROUP_CREATED;
-    g->reads = mem_calloc(GROUP_READS_MAX, sizeof(*g->reads));
-    int rc = g->reads == NULL ? USHER_NOMEM : batch_init(g);
+    int rc = options_fill(&g->o, errmsg);
     if (rc == 0) {
-        rc = make_dir(g->dir, errmsg);
-    }
-    if (rc == 0) {
-        rc = store_open_clean(g, errmsg);
+        (void)snprintf(g->dir, sizeof(g->dir), "%s", o->dir);
+        g->o.dir = g->dir;
+        rc = basics_setup(g, errmsg);
     }
     if (rc == 0) {
         rc = raft_setup(g, errmsg);
     }
     if (rc == 0) {
-        g->last_stamp_ms = inv_now(g->inv);
         *out = g;
         return 0;
     }
     if (g->raft_inited) {
         /* raft_close is asynchronous: the group frees itself in its
-         * callback once the caller runs the loop. */
-        raft_close(&g->raft, on_failed_raft_close);
+         * callback while the caller runs the loop. */
+        raft_close(&g->raft, on_create_undone);
         return rc;
     }
     if (g->io_inited) {
         raft_uv_close(&g->io);
     }
-    group_free_failed(g);
+    group_free(g);
     return rc;
 }
 
 int group_start(struct group *g, char *errmsg)
 {
     ASSERT(g->state == GROUP_CREATED);
+    /* Loads the snapshot (fsm restore) and replays the log through apply. */
     int rv = raft_start(&g->raft);
     if (rv != 0) {
         (void)snprintf(errmsg, USHER_ERRMSG_MAX,
-                       "shard %u: raft_start: %s (%.100s); see docs/RAFT.md \"Recovery\"",
+                       "shard %u: raft_start: %s (%.120s); see docs/RAFT.md \"Recovery\"",
                        g->o.shard, raft_strerror(rv), raft_errmsg(&g->raft));
         return USHER_STORAGE;
     }
-    ASSERT(uv_prepare_init(g->loop, &g->prepare) == 0);
-    ASSERT(uv_timer_init(g->loop, &g->sweep_timer) == 0);
+    /* A kept store past the end of the log was made by another log (the
+     * raft folder was replaced): every new entry would look replayed and be
+     * skipped. Refuse rather than lose writes or delete anything. */
+    if (inv_applied_index(g->inv) > raft_last_index(&g->raft)) {
+        (void)snprintf(errmsg, USHER_ERRMSG_MAX,
+                       "shard %u: store at index %llu is past the raft log's end %llu; "
+                       "see docs/RAFT.md \"Recovery\"",
+                       g->o.shard, (unsigned long long)inv_applied_index(g->inv),
+                       (unsigned long long)raft_last_index(&g->raft));
+        return USHER_STORAGE;
+    }
+    int rc = uv_prepare_init(g->loop, &g->prepare);
+    ASSERT(rc == 0); /* cannot fail on a live loop */
+    rc = uv_timer_init(g->loop, &g->sweep_timer);
+    ASSERT(rc == 0);
     g->prepare.data = g;
     g->sweep_timer.data = g;
-    g->handles_open += 2;
-    ASSERT(uv_prepare_start(&g->prepare, on_prepare) == 0);
-    ASSERT(uv_timer_start(&g->sweep_timer, on_sweep_timer, g->o.sweep_interval_ms,
-                          g->o.sweep_interval_ms) == 0);
-    g->state = GROUP_RUNNING;
+    g->handles_open = 2;
+    rc = uv_prepare_start(&g->prepare, on_prepare);
+    ASSERT(rc == 0);
+    rc = uv_timer_start(&g->sweep_timer, on_sweep_timer, g->o.sweep_interval_ms,
+                        g->o.sweep_interval_ms);
+    ASSERT(rc == 0);
+    state_move(g, GROUP_RUNNING);
     return 0;
 }
 
+/* ---- Reading the group ---- */
+
 struct inv *group_inv(struct group *g)
 {
+    ASSERT(g->inv != NULL);
     return g->inv;
 }
 
 bool group_is_serving(struct group *g)
 {
-    return g->serving;
+    return g->state == GROUP_RUNNING && g->role == GROUP_ROLE_SERVING;
+}
+
+static uint8_t proto_role(int raft_role)
+{
+    switch (raft_role) {
+    case RAFT_LEADER:
+        return PROTO_ROLE_LEADER;
+    case RAFT_CANDIDATE:
+        return PROTO_ROLE_CANDIDATE;
+    case RAFT_FOLLOWER:
+        return PROTO_ROLE_FOLLOWER;
+    default:
+        return PROTO_ROLE_UNAVAILABLE;
+    }
 }
 
 void group_status(struct group *g, struct proto_shard_status *out)
@@ -410,11 +723,7 @@ void group_status(struct group *g, struct proto_shard_status *out)
     if (g->state != GROUP_RUNNING) {
         return;
     }
-    int role = raft_state(&g->raft);
-    out->role = (uint8_t)(role == RAFT_LEADER      ? PROTO_ROLE_LEADER
-                          : role == RAFT_CANDIDATE ? PROTO_ROLE_CANDIDATE
-                          : role == RAFT_FOLLOWER  ? PROTO_ROLE_FOLLOWER
-                                                   : PROTO_ROLE_UNAVAILABLE);
+    out->role = proto_role(raft_state(&g->raft));
     out->term = g->raft.current_term;
     out->commit_index = g->raft.commit_index;
     out->applied_index = raft_last_applied(&g->raft);
@@ -422,64 +731,77 @@ void group_status(struct group *g, struct proto_shard_status *out)
     const char *address = NULL;
     raft_leader(&g->raft, &leader, &address);
     out->leader_id = leader;
+    uint64_t ids[USHER_SHARD_EVENTS_MAX];
+    uint32_t n = 0;
+    if (inv_event_list(g->inv, 0, ids, USHER_SHARD_EVENTS_MAX, &n) == 0) {
+        out->events = n; /* a failed read leaves 0: status is informative */
+    }
 }
 
-static void close_finish(struct group *g)
+/* ---- Close ---- */
+
+/* Runs once raft and the group's handles are closed: the store is synced
+ * and closed, then the marker says so. */
+static void close_maybe_finish(struct group *g)
 {
+    if (!g->raft_closed || g->handles_open > 0) {
+        return;
+    }
+    ASSERT(g->reads_len == 0);
+    batch_close(&g->batch);
+    g->batch_inited = false;
     inv_close(g->inv); /* syncs the store */
     g->inv = NULL;
     marker_write(g);
-    batch_close(g);
-    mem_free(g->reads);
-    g->reads = NULL;
+    state_move(g, GROUP_CLOSED);
     if (g->close_cb != NULL) {
         g->close_cb(g, g->close_ctx);
     }
 }
 
-void group_destroy(struct group *g)
-{
-    ASSERT(g->state == GROUP_CLOSING);
-    ASSERT(g->inv == NULL);
-    raft_uv_close(&g->io);
-    mem_free(g);
-}
-
-static void on_handle_close(uv_handle_t *h);
-
-static void on_raft_close(struct raft *r)
-{
-    struct group *g = r->data;
-    g->raft_inited = false;
-    /* raft is done with the transport: its timer can go now. */
-    uv_close((uv_handle_t *)&g->transport_timer, on_handle_close);
-}
-
-static void on_handle_close(uv_handle_t *h)
+static void on_handle_closed(uv_handle_t *h)
 {
     struct group *g = h->data;
     ASSERT(g->handles_open > 0);
     g->handles_open--;
-    if (g->handles_open == 0 && !g->raft_inited) {
-        close_finish(g);
-    }
+    close_maybe_finish(g);
+}
+
+static void on_raft_closed(struct raft *r)
+{
+    struct group *g = r->data;
+    ASSERT(!g->raft_closed);
+    g->raft_closed = true;
+    close_maybe_finish(g);
 }
 
 void group_close(struct group *g, group_close_cb cb, void *ctx)
 {
-    ASSERT(g->state != GROUP_CLOSING);
+    ASSERT(g->state == GROUP_CREATED || g->state == GROUP_RUNNING);
     bool started = g->state == GROUP_RUNNING;
-    g->state = GROUP_CLOSING;
+    state_move(g, GROUP_CLOSING);
     g->close_cb = cb;
     g->close_ctx = ctx;
-    g->serving = false;
-    batch_fail_queued(g, USHER_SHUTTING_DOWN);
-    group_reads_fail(g, USHER_SHUTTING_DOWN);
-    if (started) {
-        uv_close((uv_handle_t *)&g->prepare, on_handle_close);
-        uv_close((uv_handle_t *)&g->sweep_timer, on_handle_close);
+    if (g->role != GROUP_ROLE_IDLE) {
+        role_move(g, GROUP_ROLE_IDLE);
     }
-    /* Pending applies and barriers fire inside raft_close (RAFT-NOTES §6.14);
-     * their callbacks see GROUP_CLOSING and answer SHUTTING_DOWN. */
-    raft_close(&g->raft, on_raft_close);
+    batch_fail(&g->batch, USHER_SHUTTING_DOWN);
+    reads_fail(g, USHER_SHUTTING_DOWN);
+    if (started) {
+        uv_close((uv_handle_t *)&g->prepare, on_handle_closed);
+        uv_close((uv_handle_t *)&g->sweep_timer, on_handle_closed);
+    }
+    /* Entries and barriers in flight are answered inside raft_close with
+     * LEADERSHIPLOST (RAFT-NOTES pitfall 14): entries NOT_LEADER (they may
+     * be in the log), barriers nothing more. */
+    raft_close(&g->raft, on_raft_closed);
+}
+
+void group_destroy(struct group *g)
+{
+    ASSERT(g->state == GROUP_CLOSED);
+    ASSERT(g->inv == NULL);
+    raft_uv_close(&g->io);
+    mem_free(g->reads);
+    mem_free(g);
 }

@@ -1,62 +1,54 @@
 /*
- * The Raft transport of a one-voter shard group (issue 3): it never needs a
- * peer, so listen accepts nothing and connect fails at once. Issue 4
- * replaces it with the one-port transport that multiplexes every shard's
- * traffic over the node's peer listener (DESIGN.md "Shape").
+ * The one-voter transport (see transport.h). Issue 4 replaces it.
  */
+#include "transport.h"
+
 #include <string.h>
 
-#include "group_int.h"
+#include "assertion.h"
 
 static int single_init(struct raft_uv_transport *t, raft_id id, const char *address)
 {
-    (void)t;
-    (void)id;
+    ASSERT(t != NULL);
+    ASSERT(id != 0);
     (void)address;
     return 0;
 }
 
+/* Nothing ever connects to a one-voter group: accept_cb is never called. */
 static int single_listen(struct raft_uv_transport *t, raft_uv_accept_cb cb)
 {
-    (void)t;
-    (void)cb;
+    ASSERT(t != NULL);
+    ASSERT(cb != NULL);
     return 0;
 }
 
+/* No peer exists. Failing synchronously is allowed: raft_uv restarts its
+ * retry timer and never calls cb (libraft 0.15 src/uv_send.c:352-360). */
 static int single_connect(struct raft_uv_transport *t, struct raft_uv_connect *req, raft_id id,
                           const char *address, raft_uv_connect_cb cb)
 {
-    (void)t;
-    (void)req;
+    ASSERT(t != NULL);
+    ASSERT(req != NULL);
     (void)id;
     (void)address;
     (void)cb;
-    return RAFT_NOCONNECTION; /* no peers in a one-voter group */
+    return RAFT_NOCONNECTION;
 }
 
-static void on_close_timer(uv_timer_t *timer)
-{
-    struct group *g = timer->data;
-    raft_uv_transport_close_cb cb = g->transport_close_cb;
-    g->transport_close_cb = NULL;
-    if (cb != NULL) {
-        cb(&g->transport);
-    }
-}
-
+/* Nothing is pending (connect never is), so the memory may go at once;
+ * calling back inside close is allowed (RAFT-NOTES §1.7, pitfall 4). */
 static void single_close(struct raft_uv_transport *t, raft_uv_transport_close_cb cb)
 {
-    struct group *g = t->impl;
-    g->transport_close_cb = cb;
-    if (uv_timer_start(&g->transport_timer, on_close_timer, 0, 0) != 0) {
-        on_close_timer(&g->transport_timer); /* cannot fail on an open timer */
-    }
+    ASSERT(t != NULL);
+    ASSERT(cb != NULL);
+    cb(t);
 }
 
-void transport_init_single(struct raft_uv_transport *t, struct group *g)
+void transport_init(struct raft_uv_transport *t)
 {
     memset(t, 0, sizeof(*t));
-    t->impl = g; /* raft_uv overwrites t->data (RAFT-NOTES §1.7) */
+    t->impl = NULL; /* no state; raft_uv overwrites t->data */
     t->init = single_init;
     t->listen = single_listen;
     t->connect = single_connect;

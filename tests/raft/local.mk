@@ -1,0 +1,12 @@
+# Tests of raft/ (one shard group on one node: a real loop, raft_uv files
+# and an LMDB store in a temp dir). Included from the top-level Makefile.am.
+check_PROGRAMS += tests/raft/test_group
+TESTS += tests/raft/test_group
+tests_raft_test_group_SOURCES = tests/raft/test_group.c \
+	tests/lib/invfix.c tests/lib/invfix.h tests/lib/tempdir.c tests/lib/tempdir.h
+tests_raft_test_group_CFLAGS = $(AM_CFLAGS) $(CMOCKA_CFLAGS) -I$(srcdir)/raft \
+	-I$(srcdir)/tests/lib $(RAFT_CFLAGS) $(UV_CFLAGS)
+tests_raft_test_group_LDADD = raft/libgroup.la src/libinv.la $(CMOCKA_LIBS) $(RAFT_LIBS) \
+	$(UV_LIBS)
+# Valgrind suppressions for libraft's own uninitialised bytes (docs/RAFT.md).
+EXTRA_DIST += tests/raft/libraft.supp
