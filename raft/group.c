@@ -70,6 +70,9 @@ static_assert(GROUP_ENTRY_BYTES_MAX <= USHER_BATCH_BYTES_MAX, "an entry is a bat
 #define GROUP_DIR_LEN_MAX 880u
 #define GROUP_PATH_BYTES  1024u
 
+/* raft_uv's redial delay after a failed connection. */
+#define GROUP_REDIAL_MS 100u
+
 /* Bytes of an encoded sweep command (header + u32 max), with room. */
 #define GROUP_SWEEP_CMD_BYTES 64u
 
@@ -99,6 +102,8 @@ struct group {
     struct raft raft;
     struct raft_io io;
     struct raft_uv_transport transport;
+    struct transport transport_impl;
+    uint64_t voters[GROUP_VOTERS_MAX];
     void (*io_close)(struct raft_io *io, raft_io_close_cb cb); /* raft_uv's own */
     raft_io_close_cb io_close_cb;                              /* raft's, fired once */
     struct batch batch;
@@ -177,6 +182,16 @@ static int options_fill(struct group_options *o, char *errmsg)
         (void)snprintf(errmsg, USHER_ERRMSG_MAX,
                        "shard group needs a node id and a folder of 1 to %u bytes",
                        GROUP_DIR_LEN_MAX);
+        return USHER_INVALID;
+    }
+    bool self = false;
+    for (uint32_t i = 0; o->voters != NULL && i < o->voter_count; i++) {
+        self = self || o->voters[i] == o->node_id;
+    }
+    if (o->hub == NULL || o->voter_count == 0 || o->voter_count > GROUP_VOTERS_MAX || !self) {
+        (void)snprintf(errmsg, USHER_ERRMSG_MAX,
+                       "shard group needs a raft hub and 1 to %u voters, this node among them",
+                       GROUP_VOTERS_MAX);
         return USHER_INVALID;
     }
     if (o->batch_cmds_max > USHER_BATCH_CMDS_MAX || o->snapshot_threshold > UINT32_MAX ||
@@ -519,7 +534,7 @@ static int raft_io_setup(struct group *g, char *errmsg)
     if (rc != 0) {
         return rc;
     }
-    transport_init(&g->transport);
+    transport_init(&g->transport, &g->transport_impl, g->o.hub, g->o.shard);
     int rv = raft_uv_init(&g->io, g->loop, raft_dir, &g->transport);
     if (rv != 0) {
         (void)snprintf(errmsg, USHER_ERRMSG_MAX, "raft_uv_init %.100s: %.120s", raft_dir,
@@ -528,6 +543,9 @@ static int raft_io_setup(struct group *g, char *errmsg)
     }
     g->io_inited = true;
     raft_uv_set_segment_size(&g->io, GROUP_SEGMENT_BYTES);
+    /* raft_uv's fixed redial delay; the hub adds a growing backoff per
+     * peer on top (hub.h), so a lost peer is found again quickly. */
+    raft_uv_set_connect_retry_delay(&g->io, GROUP_REDIAL_MS);
     /* Never move corrupt tail segments aside on our own: that silently
      * drops entries (RAFT-NOTES §1.6). A node that cannot load stops. */
     raft_uv_set_auto_recovery(&g->io, false);
@@ -556,11 +574,17 @@ static int raft_setup(struct group *g, char *errmsg)
     raft_set_heartbeat_timeout(&g->raft, g->o.heartbeat_timeout_ms);
     raft_set_snapshot_threshold(&g->raft, (unsigned)g->o.snapshot_threshold);
     raft_set_snapshot_trailing(&g->raft, (unsigned)g->o.snapshot_trailing);
-    /* A new folder gets a configuration of this node as the only voter;
-     * raft_uv refuses (CANTBOOTSTRAP) once it holds a term. */
+    /* A new folder gets the cluster's voters as its first configuration
+     * (the same on every node); raft_uv refuses (CANTBOOTSTRAP) once it
+     * holds a term. */
     struct raft_configuration conf;
     raft_configuration_init(&conf);
-    rv = raft_configuration_add(&conf, g->o.node_id, address, RAFT_VOTER);
+    rv = 0;
+    for (uint32_t i = 0; rv == 0 && i < g->o.voter_count; i++) {
+        char name[32];
+        (void)snprintf(name, sizeof(name), "node-%llu", (unsigned long long)g->o.voters[i]);
+        rv = raft_configuration_add(&conf, g->o.voters[i], name, RAFT_VOTER);
+    }
     if (rv == 0) {
         rv = raft_bootstrap(&g->raft, &conf);
     }
@@ -627,6 +651,8 @@ int group_create(uv_loop_t *loop, const struct group_options *o, struct group **
     g->o = *o;
     int rc = options_fill(&g->o, errmsg);
     if (rc == 0) {
+        memcpy(g->voters, o->voters, o->voter_count * sizeof(*o->voters));
+        g->o.voters = g->voters;
         (void)snprintf(g->dir, sizeof(g->dir), "%s", o->dir);
         g->o.dir = g->dir;
         rc = basics_setup(g, errmsg);
@@ -700,6 +726,17 @@ struct inv *group_inv(struct group *g)
 bool group_is_serving(struct group *g)
 {
     return g->state == GROUP_RUNNING && g->role == GROUP_ROLE_SERVING;
+}
+
+uint64_t group_leader(struct group *g)
+{
+    if (g->state != GROUP_RUNNING) {
+        return 0;
+    }
+    raft_id leader = 0;
+    const char *address = NULL;
+    raft_leader(&g->raft, &leader, &address);
+    return leader;
 }
 
 static uint8_t proto_role(int raft_role)

@@ -30,8 +30,15 @@
 #include "inv.h"
 
 struct group;
+struct hub;
+
+/* Voters of a group at most (a Raft group of the cluster's members). */
+#define GROUP_VOTERS_MAX 9u
 
 struct group_options {
+    struct hub *hub;                /* the node's Raft port (raft/hub.h); borrowed */
+    const uint64_t *voters;         /* node ids of the first configuration; copied */
+    uint32_t voter_count;           /* 1 .. GROUP_VOTERS_MAX; this node among them */
     uint32_t shard;                 /* shard number, names the folder */
     uint64_t node_id;               /* this node's raft id, != 0 */
     const char *dir;                /* the shard's folder (created if missing); borrowed */
@@ -64,7 +71,8 @@ typedef void (*group_close_cb)(struct group *g, void *ctx);
 
 /*
  * Creates a group on loop: opens the store and raft_uv in o->dir, and, when
- * the folder is new, bootstraps a one-voter configuration of this node.
+ * the folder is new, bootstraps the configuration of o->voters. Every node of
+ * the cluster bootstraps the same configuration, so they agree on entry 1.
  * Returns 0, or STORAGE / INVALID with errmsg filled. Start with
  * group_start(), close with group_close().
  */
@@ -93,6 +101,9 @@ struct inv *group_inv(struct group *g);
 
 /* True when this node leads the group and has committed its first barrier. */
 bool group_is_serving(struct group *g);
+
+/* The node id of the leader this node knows of, 0 when none. */
+uint64_t group_leader(struct group *g);
 
 /* Fills the group's line of a STATUS reply (proto.h). */
 struct proto_shard_status;

@@ -1,23 +1,48 @@
 /*
- * The raft_uv transport of a one-voter shard group (issue 3).
+ * A shard group's raft_uv transport, backed by the node's hub (hub.h): one
+ * per group, all sharing the hub's one listener.
  *
- * A group whose only voter is this node never sends or receives a Raft
- * message, so this transport is a stub: init and listen succeed, nothing is
- * ever accepted, connect fails at once with RAFT_NOCONNECTION (raft_uv then
- * retries after its connect delay), and close calls back at once. It keeps
- * no state (t->impl stays NULL; raft_uv owns t->data, RAFT-NOTES §1.7).
+ *   connect(id)  dial the member's hub (after its backoff), TCP_NODELAY,
+ *                write the preamble, then hand the stream to raft_uv
+ *   listen       register the shard with the hub, which hands over every
+ *                accepted connection whose preamble names it
+ *   close        unregister, cancel the dials in progress (RAFT_CANCELED),
+ *                call back once none is left
  *
- * Issue 4 replaces it with the real one: one peer port for every shard,
- * a handshake naming the shard, TCP_NODELAY (DESIGN.md "Shape",
- * RAFT-NOTES §2). Keep this file small until then.
+ * raft_uv overwrites t->data (RAFT-NOTES §1.7): the state is in t->impl,
+ * a struct transport the group owns. Stream handles come from raft_malloc()
+ * because raft_uv frees them with raft_free().
  */
 #ifndef USHER_RAFT_TRANSPORT_H
 #define USHER_RAFT_TRANSPORT_H
 
 #include <raft/uv.h>
+#include <stdbool.h>
+#include <stdint.h>
 
-/* Fills t with the one-voter transport. The caller owns t, which must stay
- * valid until raft_uv's close has completed (the group's close). */
-void transport_init(struct raft_uv_transport *t);
+#include "hub.h"
+
+struct transport_dial;
+
+struct transport {
+    struct raft_uv_transport *t;
+    struct hub *hub;
+    uint32_t shard;
+    raft_uv_accept_cb accept_cb;  /* set by listen */
+    struct transport_dial *dials; /* in progress, doubly linked */
+    uint32_t dials_n;
+    bool registered;
+    bool closing;
+    raft_uv_transport_close_cb close_cb;
+};
+
+/* Fills t as the transport of shard over hub; impl is caller-owned and
+ * must stay valid until raft_uv's close has completed. */
+void transport_init(struct raft_uv_transport *t, struct transport *impl, struct hub *hub,
+                    uint32_t shard);
+
+/* Called by the hub with a connection whose preamble named this shard;
+ * raft_uv owns stream afterwards. */
+void transport_accepted(struct transport *tr, uint64_t sender, uv_stream_t *stream);
 
 #endif

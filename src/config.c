@@ -27,6 +27,8 @@ enum opt_type {
     OPT_ADDR = 4,
     OPT_LEVEL = 5,
     OPT_DEBUG = 6,
+    OPT_HEX64 = 7,
+    OPT_PEERS = 8,
 };
 
 struct option_def {
@@ -86,6 +88,11 @@ static const struct option_def options[] = {
              "Raft peer address (a.b.c.d:port)"),
     OPT_TEXT(http_addr, struct sockaddr_in, OPT_ADDR, "http", "ADDR", "127.0.0.1:7402", false,
              "HTTP address for /metrics, /health and /status"),
+    OPT_TEXT(cluster_id, uint64_t, OPT_HEX64, "cluster-id", "HEX", "", false,
+             "the cluster's id (1 to 16 hex digits), the same on every node; required with peers"),
+    OPT_TEXT(peers, struct config_peer *, OPT_PEERS, "peers", "LIST", "", false,
+             "every member as ID=RAFT_ADDR/CLIENT_ADDR, comma-separated, this node too; "
+             "empty: one node"),
     OPT_U32_DEF(shard_count, "shards", 16, 1, CONFIG_SHARDS_MAX,
                 "shards (Raft groups); fixed when the cluster is created"),
     OPT_U32_DEF(connections_max, "connections-max", 4096, 1, CONFIG_CONNECTIONS_MAX,
@@ -198,6 +205,91 @@ static int path_set(struct config *c, const struct option_def *o, const char *va
     return 0;
 }
 
+static int hex64_set(struct config *c, const struct option_def *o, const char *value, char *errmsg)
+{
+    uint64_t v = 0;
+    size_t i = 0;
+    for (; value[i] != '\0'; i++) {
+        char ch = value[i];
+        int digit = ch >= '0' && ch <= '9'   ? ch - '0'
+                    : ch >= 'a' && ch <= 'f' ? ch - 'a' + 10
+                    : ch >= 'A' && ch <= 'F' ? ch - 'A' + 10
+                                             : -1;
+        if (digit < 0 || i >= 16) {
+            (void)snprintf(errmsg, USHER_ERRMSG_MAX, "%s is not 1 to 16 hex digits: %.64s", o->key,
+                           value);
+            return USHER_INVALID;
+        }
+        v = v << 4 | (uint64_t)digit;
+    }
+    if (i > 0 && v == 0) {
+        (void)snprintf(errmsg, USHER_ERRMSG_MAX, "%s may not be 0", o->key);
+        return USHER_INVALID;
+    }
+    memcpy(field_of(c, o), &v, sizeof(v));
+    return 0;
+}
+
+/* Parses one "ID=RAFT_ADDR/CLIENT_ADDR" of the peers option. */
+static int peer_parse(const char *text, size_t len, struct config_peer *out, char *errmsg)
+{
+    char item[CONFIG_LINE_BYTES];
+    if (len >= sizeof(item)) {
+        (void)snprintf(errmsg, USHER_ERRMSG_MAX, "peer entry too long");
+        return USHER_INVALID;
+    }
+    memcpy(item, text, len);
+    item[len] = '\0';
+    char *eq = strchr(item, '=');
+    char *slash = eq == NULL ? NULL : strchr(eq, '/');
+    if (eq == NULL || slash == NULL) {
+        (void)snprintf(errmsg, USHER_ERRMSG_MAX, "peer %.64s is not ID=RAFT_ADDR/CLIENT_ADDR",
+                       item);
+        return USHER_INVALID;
+    }
+    *eq = '\0';
+    *slash = '\0';
+    char inner[USHER_ERRMSG_MAX];
+    if (!u64_parse(item, &out->id) || out->id == 0) {
+        (void)snprintf(errmsg, USHER_ERRMSG_MAX, "peer id %.64s is not a node id", item);
+        return USHER_INVALID;
+    }
+    if (config_addr_parse(eq + 1, &out->raft_addr, inner) != 0 ||
+        config_addr_parse(slash + 1, &out->client_addr, inner) != 0) {
+        (void)snprintf(errmsg, USHER_ERRMSG_MAX, "peer %" PRIu64 ": %.200s", out->id, inner);
+        return USHER_INVALID;
+    }
+    return 0;
+}
+
+static int peers_set(struct config *c, const struct option_def *o, const char *value, char *errmsg)
+{
+    ASSERT(o->offset == offsetof(struct config, peers));
+    char inner[USHER_ERRMSG_MAX];
+    uint32_t n = 0;
+    const char *p = value;
+    while (*p != '\0') {
+        const char *comma = strchr(p, ',');
+        size_t len = comma == NULL ? strlen(p) : (size_t)(comma - p);
+        if (n == CONFIG_PEERS_MAX) {
+            (void)snprintf(errmsg, USHER_ERRMSG_MAX, "%s: more than %u members", o->key,
+                           CONFIG_PEERS_MAX);
+            return USHER_INVALID;
+        }
+        if (peer_parse(p, len, &c->peers[n], inner) != 0) {
+            (void)snprintf(errmsg, USHER_ERRMSG_MAX, "%s: %.200s", o->key, inner);
+            return USHER_INVALID;
+        }
+        n++;
+        p += len;
+        if (*p == ',') {
+            p++;
+        }
+    }
+    c->peer_count = n;
+    return 0;
+}
+
 static int text_set(struct config *c, const struct option_def *o, const char *value, char *errmsg)
 {
     char inner[USHER_ERRMSG_MAX];
@@ -243,6 +335,10 @@ static int option_set(struct config *c, const struct option_def *o, const char *
     case OPT_LEVEL:
     case OPT_DEBUG:
         return text_set(c, o, value, errmsg);
+    case OPT_HEX64:
+        return hex64_set(c, o, value, errmsg);
+    case OPT_PEERS:
+        return peers_set(c, o, value, errmsg);
     }
     UNREACHABLE();
 }
@@ -497,6 +593,54 @@ static bool addr_equal(const struct sockaddr_in *a, const struct sockaddr_in *b)
            a->sin_port != 0;
 }
 
+/* The peers option names this node with its own addresses, once each. */
+static int peers_check(const struct config *c, char *errmsg)
+{
+    if (c->peer_count == 0) {
+        return 0;
+    }
+    if (c->cluster_id == 0) {
+        (void)snprintf(errmsg, USHER_ERRMSG_MAX,
+                       "peers needs cluster_id (--cluster-id HEX), the same on every node");
+        return USHER_INVALID;
+    }
+    const struct config_peer *self = NULL;
+    for (uint32_t i = 0; i < c->peer_count; i++) {
+        const struct config_peer *p = &c->peers[i];
+        for (uint32_t j = 0; j < i; j++) {
+            const struct config_peer *q = &c->peers[j];
+            if (p->id == q->id || addr_equal(&p->raft_addr, &q->raft_addr) ||
+                addr_equal(&p->client_addr, &q->client_addr)) {
+                (void)snprintf(errmsg, USHER_ERRMSG_MAX,
+                               "peers: nodes %" PRIu64 " and %" PRIu64 " share an id or an address",
+                               q->id, p->id);
+                return USHER_INVALID;
+            }
+        }
+        if (p->id == c->node_id) {
+            self = p;
+        }
+    }
+    if (self == NULL) {
+        (void)snprintf(errmsg, USHER_ERRMSG_MAX,
+                       "peers does not list this node (node_id %" PRIu64 ")", c->node_id);
+        return USHER_INVALID;
+    }
+    if (!addr_equal(&self->raft_addr, &c->raft_addr) ||
+        !addr_equal(&self->client_addr, &c->listen_addr)) {
+        char raft[CONFIG_ADDR_BYTES];
+        char client[CONFIG_ADDR_BYTES];
+        config_addr_format(&self->raft_addr, raft);
+        config_addr_format(&self->client_addr, client);
+        (void)snprintf(errmsg, USHER_ERRMSG_MAX,
+                       "peers lists node %" PRIu64 " at raft %s / client %s: give the same "
+                       "--raft and --listen",
+                       c->node_id, raft, client);
+        return USHER_INVALID;
+    }
+    return 0;
+}
+
 int config_check(const struct config *c, char *errmsg)
 {
     if (c->node_id == 0) {
@@ -529,7 +673,7 @@ int config_check(const struct config *c, char *errmsg)
                        "listen_addr, raft_addr and http_addr must be three different addresses");
         return USHER_INVALID;
     }
-    return 0;
+    return peers_check(c, errmsg);
 }
 
 /* Scans argv for --help, --version and --config FILE. */

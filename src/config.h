@@ -55,6 +55,16 @@
 #define CONFIG_MAP_BYTES_TOTAL_MAX (1ull << 46)
 #define CONFIG_TIMEOUT_MS_MAX      60000u
 
+/* Members of a cluster at most (peers option; a Raft group's voters). */
+#define CONFIG_PEERS_MAX 9u
+
+/* One member of the cluster: "ID=RAFT_ADDR/CLIENT_ADDR" in the peers option. */
+struct config_peer {
+    uint64_t id;
+    struct sockaddr_in raft_addr;
+    struct sockaddr_in client_addr;
+};
+
 /* What main() should do after config_load(). */
 enum config_action {
     CONFIG_RUN = 0,
@@ -68,7 +78,10 @@ struct config {
     struct sockaddr_in listen_addr;   /* client protocol */
     struct sockaddr_in raft_addr;     /* Raft peers */
     struct sockaddr_in http_addr;     /* metrics, health, status */
-    uint32_t shard_count;             /* fixed when the cluster is created */
+    uint64_t cluster_id;              /* 0: none given (a one-node cluster makes one) */
+    struct config_peer peers[CONFIG_PEERS_MAX];
+    uint32_t peer_count;  /* 0: this node alone */
+    uint32_t shard_count; /* fixed when the cluster is created */
     uint32_t connections_max;
     uint32_t inflight_per_conn_max;
     uint32_t frame_bytes_max; /* <= USHER_FRAME_BYTES_MAX */
@@ -124,7 +137,9 @@ USHER_MUST_CHECK int config_args_parse(struct config *c, int argc, char *const a
 
 /* Checks what single options cannot: required options are set, heartbeat is
  * below the election timeout, the three addresses differ, all shard stores
- * fit the address space (CONFIG_MAP_BYTES_TOTAL_MAX). Returns 0 or INVALID
+ * fit the address space (CONFIG_MAP_BYTES_TOTAL_MAX); with peers: a cluster
+ * id is given, this node is a peer with its own raft and client addresses,
+ * and no id or address is listed twice. Returns 0 or INVALID
  * with errmsg. */
 USHER_MUST_CHECK int config_check(const struct config *c, char *errmsg);
 

@@ -41,11 +41,23 @@ static void reply_buffer(struct conn_request *req, int rc, uint8_t *buf, size_t 
     mem_free(buf);
 }
 
+/* A request the shard's group did not take (or lost): NOT_LEADER names the
+ * leader's client address when this node knows it, so the client goes
+ * there at once (docs/PROTOCOL.md). */
+static void reply_refused(struct conn_request *req, int status)
+{
+    char hint[PROTO_ADDR_LEN_MAX + 1] = "";
+    if (status == USHER_NOT_LEADER) {
+        node_leader_hint(node_of(req), req->shard, hint, sizeof(hint));
+    }
+    conn_reply_error(req, status, hint);
+}
+
 static void on_command_done(void *ctx, int status, const struct cmd_result *result)
 {
     struct conn_request *req = ctx;
     if (status != 0 || result == NULL) {
-        conn_reply_error(req, status != 0 ? status : USHER_NOT_LEADER, "");
+        reply_refused(req, status != 0 ? status : USHER_NOT_LEADER);
         return;
     }
     uint8_t bytes[USHER_RESULT_BYTES_MAX];
@@ -80,7 +92,7 @@ static void serve_command(struct conn_request *req, const uint8_t *payload, size
     n->counters.commands++;
     rc = group_submit(g, payload, len, on_command_done, req);
     if (rc != 0) {
-        conn_reply_error(req, rc, "");
+        reply_refused(req, rc);
     }
 }
 
@@ -156,7 +168,7 @@ static void on_read_ready(void *ctx, int status)
 {
     struct conn_request *req = ctx;
     if (status != 0) {
-        conn_reply_error(req, status, "");
+        reply_refused(req, status);
         return;
     }
     uint8_t *buf = mem_alloc(REPLY_BYTES_MAX);
@@ -184,7 +196,7 @@ static void serve_read(struct conn_request *req, const uint8_t *payload, size_t 
     n->counters.reads++;
     int rc = group_read(node_group(n, req->shard), on_read_ready, req);
     if (rc != 0) {
-        conn_reply_error(req, rc, "");
+        reply_refused(req, rc);
     }
 }
 

@@ -21,6 +21,7 @@
 #include <unistd.h>
 
 #include "assertion.h"
+#include "config.h"
 #include "conn.h"
 #include "dispatch.h"
 #include "limits.h"
@@ -97,6 +98,10 @@ static int identity_check(struct node *n, char *errmsg)
     (void)snprintf(path, sizeof(path), "%s/%s", n->opts.data_dir, IDENTITY_FILE);
     FILE *f = fopen(path, "r");
     if (f == NULL && errno == ENOENT) {
+        n->cluster_id = n->opts.cluster_id;
+        if (n->cluster_id != 0) {
+            return identity_write(path, n, errmsg);
+        }
         uv_random_t req;
         if (uv_random(NULL, &req, &n->cluster_id, sizeof(n->cluster_id), 0, NULL) != 0) {
             (void)snprintf(errmsg, USHER_ERRMSG_MAX, "no randomness for a cluster id");
@@ -127,6 +132,13 @@ static int identity_check(struct node *n, char *errmsg)
                        n->opts.data_dir, node_id, shards, n->opts.node_id, n->opts.shard_count);
         return USHER_INVALID;
     }
+    if (n->opts.cluster_id != 0 && cluster_id != n->opts.cluster_id) {
+        (void)snprintf(errmsg, USHER_ERRMSG_MAX,
+                       "data folder %.100s belongs to cluster %016" PRIx64 ", not %016" PRIx64
+                       ": this node cannot join another cluster with that data",
+                       n->opts.data_dir, cluster_id, n->opts.cluster_id);
+        return USHER_INVALID;
+    }
     n->cluster_id = cluster_id;
     return 0;
 }
@@ -140,8 +152,58 @@ static int make_dir(const char *path, char *errmsg)
     return 0;
 }
 
+/* With no peers option the node is a cluster of one. */
+static void members_fill(struct node *n)
+{
+    if (n->opts.member_count > 0) {
+        return;
+    }
+    n->opts.members[0] = (struct node_member){ .id = n->opts.node_id,
+                                               .raft_addr = n->opts.raft_addr,
+                                               .client_addr = n->opts.listen_addr };
+    n->opts.member_count = 1;
+}
+
+static int hub_open(struct node *n, char *errmsg)
+{
+    struct hub_member members[NODE_MEMBERS_MAX];
+    static_assert(NODE_MEMBERS_MAX <= HUB_MEMBERS_MAX, "members fit the hub");
+    for (uint32_t i = 0; i < n->opts.member_count; i++) {
+        members[i] = (struct hub_member){ .id = n->opts.members[i].id,
+                                          .raft_addr = n->opts.members[i].raft_addr };
+    }
+    struct hub_options ho = {
+        .cluster_id = n->cluster_id,
+        .self_id = n->opts.node_id,
+        .shard_count = n->opts.shard_count,
+        .listen_addr = n->opts.raft_addr,
+        .members = members,
+        .member_count = n->opts.member_count,
+        .log = n->log,
+    };
+    return hub_start(n->loop, &ho, &n->hub, errmsg);
+}
+
+void node_leader_hint(struct node *n, uint32_t shard, char *out, size_t size)
+{
+    ASSERT(size > 0);
+    out[0] = '\0';
+    uint64_t leader = group_leader(node_group(n, shard));
+    for (uint32_t i = 0; leader != n->opts.node_id && i < n->opts.member_count; i++) {
+        if (n->opts.members[i].id == leader) {
+            char addr[CONFIG_ADDR_BYTES];
+            config_addr_format(&n->opts.members[i].client_addr, addr);
+            (void)snprintf(out, size, "%s", addr);
+        }
+    }
+}
+
 static int groups_start(struct node *n, char *errmsg)
 {
+    uint64_t voters[NODE_MEMBERS_MAX];
+    for (uint32_t i = 0; i < n->opts.member_count; i++) {
+        voters[i] = n->opts.members[i].id;
+    }
     char dir[4096];
     (void)snprintf(dir, sizeof(dir), "%s/shards", n->opts.data_dir);
     int rc = make_dir(dir, errmsg);
@@ -151,6 +213,9 @@ static int groups_start(struct node *n, char *errmsg)
         o.shard = s;
         o.node_id = n->opts.node_id;
         o.dir = dir;
+        o.hub = n->hub;
+        o.voters = voters;
+        o.voter_count = n->opts.member_count;
         rc = group_create(n->loop, &o, &n->groups[s], errmsg);
         if (rc == 0) {
             n->groups_open++;
@@ -240,6 +305,9 @@ static void on_signal_close(uv_handle_t *h)
 
 static void stop_finish(struct node *n)
 {
+    if (n->hub != NULL) {
+        hub_stop(n->hub); /* every group is closed: no transport uses it */
+    }
     /* Groups answered their pending requests; now close the connections
      * (queued replies go out first: uv_close after the writes were queued
      * still flushes what the kernel accepted). */
@@ -324,7 +392,11 @@ int node_start(struct node *n, uv_loop_t *loop, const struct node_options *o, st
         return USHER_NOMEM;
     }
     /* From here on, a failure is undone by node_stop(). */
+    members_fill(n);
     rc = signals_start(n);
+    if (rc == 0) {
+        rc = hub_open(n, errmsg);
+    }
     if (rc == 0) {
         rc = groups_start(n, errmsg);
     }
@@ -351,4 +423,6 @@ void node_destroy(struct node *n)
     }
     mem_free(n->groups);
     n->groups = NULL;
+    hub_destroy(n->hub);
+    n->hub = NULL;
 }

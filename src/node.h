@@ -18,14 +18,29 @@
 #include "err.h"
 #include "group.h"
 #include "http.h"
+#include "hub.h"
 #include "metrics.h"
 
 struct conn;
 struct logger;
 struct node;
 
+/* One member of the cluster (the peers option, config.h). */
+struct node_member {
+    uint64_t id;
+    struct sockaddr_in raft_addr;
+    struct sockaddr_in client_addr;
+};
+
+/* Members at most; also the voters of a shard group. */
+#define NODE_MEMBERS_MAX 9u
+
 struct node_options {
-    uint64_t node_id;               /* != 0 */
+    uint64_t node_id;    /* != 0 */
+    uint64_t cluster_id; /* 0: none given (allowed for a one-node cluster) */
+    struct node_member members[NODE_MEMBERS_MAX];
+    uint32_t member_count;          /* 0: this node alone */
+    struct sockaddr_in raft_addr;   /* the Raft port of every shard (raft/hub.h) */
     const char *data_dir;           /* must exist or be creatable; borrowed */
     struct sockaddr_in listen_addr; /* client protocol */
     struct sockaddr_in http_addr;   /* metrics, health, status */
@@ -72,6 +87,7 @@ struct node {
     struct node_options opts;
     struct logger *log;
     uint64_t cluster_id;
+    struct hub *hub;
     struct group **groups;
     uint32_t groups_open;
     uv_tcp_t listener;
@@ -123,5 +139,9 @@ void node_http_stop(struct node *n, void (*then)(struct node *n));
 
 /* Returns the group of a shard (< shard_count). */
 struct group *node_group(struct node *n, uint32_t shard);
+
+/* Writes the client address of shard's leader as this node knows it into
+ * out ("" when unknown, or when it is this node, still confirming). */
+void node_leader_hint(struct node *n, uint32_t shard, char *out, size_t size);
 
 #endif

@@ -24,6 +24,15 @@ static void node_options_from(const struct config *c, struct node_options *o)
 {
     memset(o, 0, sizeof(*o));
     o->node_id = c->node_id;
+    o->cluster_id = c->cluster_id;
+    static_assert(CONFIG_PEERS_MAX <= NODE_MEMBERS_MAX, "every peer fits");
+    for (uint32_t i = 0; i < c->peer_count; i++) {
+        o->members[i] = (struct node_member){ .id = c->peers[i].id,
+                                              .raft_addr = c->peers[i].raft_addr,
+                                              .client_addr = c->peers[i].client_addr };
+    }
+    o->member_count = c->peer_count;
+    o->raft_addr = c->raft_addr;
     o->data_dir = c->data_dir;
     o->listen_addr = c->listen_addr;
     o->http_addr = c->http_addr;

@@ -8,6 +8,7 @@
  * Only the sweep test waits for real time: a hold of the shortest TTL
  * (1 s) must expire by the leader's clock.
  */
+#include <arpa/inet.h>
 #include <dirent.h>
 #include <setjmp.h>
 #include <stdarg.h>
@@ -26,6 +27,7 @@
 #include "codec.h"
 #include "fsm.h"
 #include "group.h"
+#include "hub.h"
 #include "invfix.h"
 #include "mem.h"
 #include "proto.h"
@@ -40,6 +42,8 @@
 
 struct tg {
     uv_loop_t loop;
+    struct hub *hub; /* the node's raft port: a one-voter group never uses it */
+    uint64_t voter;
     char dir[TEMPDIR_PATH_MAX];
     struct group_options o;
     struct group *g;
@@ -70,6 +74,23 @@ static int tg_setup(void **state)
     assert_non_null(t);
     assert_int_equal(uv_loop_init(&t->loop), 0);
     assert_int_equal(tempdir_make("raft", t->dir, sizeof(t->dir)), 0);
+    struct hub_member self = { .id = 1 };
+    self.raft_addr.sin_family = AF_INET;
+    self.raft_addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    struct hub_options ho = { .cluster_id = 7,
+                              .self_id = 1,
+                              .shard_count = 8,
+                              .listen_addr = self.raft_addr,
+                              .members = &self,
+                              .member_count = 1 };
+    char errmsg[USHER_ERRMSG_MAX] = "";
+    if (hub_start(&t->loop, &ho, &t->hub, errmsg) != 0) {
+        fail_msg("hub_start: %s", errmsg);
+    }
+    t->voter = 1;
+    t->o.hub = t->hub;
+    t->o.voters = &t->voter;
+    t->o.voter_count = 1;
     t->o.shard = 3;
     t->o.node_id = 1;
     t->o.dir = t->dir;
@@ -161,6 +182,11 @@ static int tg_teardown(void **state)
     if (t->g != NULL) {
         tg_close(t);
     }
+    hub_stop(t->hub);
+    for (uint32_t i = 0; i < TURNS_MAX && uv_loop_alive(&t->loop); i++) {
+        (void)uv_run(&t->loop, UV_RUN_ONCE);
+    }
+    hub_destroy(t->hub);
     assert_int_equal(uv_loop_close(&t->loop), 0);
     assert_int_equal(tempdir_remove(t->dir), 0);
     free(t);
@@ -799,6 +825,17 @@ static void test_create_refuses_bad_options(void **state)
     assert_int_equal(group_create(&t->loop, &o, &g, errmsg), USHER_INVALID);
     assert_null(g);
     assert_true(strlen(errmsg) > 0);
+    o = t->o;
+    o.voter_count = 0;
+    assert_int_equal(group_create(&t->loop, &o, &g, errmsg), USHER_INVALID);
+    uint64_t others[2] = { 2, 3 };
+    o.voters = others;
+    o.voter_count = 2;
+    assert_int_equal(group_create(&t->loop, &o, &g, errmsg), USHER_INVALID);
+    assert_non_null(strstr(errmsg, "this node among them"));
+    o = t->o;
+    o.hub = NULL;
+    assert_int_equal(group_create(&t->loop, &o, &g, errmsg), USHER_INVALID);
     o = t->o;
     o.batch_cmds_max = USHER_BATCH_CMDS_MAX + 1u;
     assert_int_equal(group_create(&t->loop, &o, &g, errmsg), USHER_INVALID);

@@ -506,6 +506,67 @@ static char *stream_text(void (*write_fn)(FILE *), size_t *len)
 
 /* Goal: --help lists every flag with its default and range, within 100
  * columns. */
+/* Goal: the peers option parses every member, and config_check() holds a
+ * cluster to one id, this node listed with its own addresses, no member
+ * twice; each refusal names the problem. */
+static void test_config_peers_and_cluster_id(void **state)
+{
+    (void)state;
+    char errmsg[USHER_ERRMSG_MAX];
+    struct config c;
+    const char *peers = "1=127.0.0.1:7401/127.0.0.1:7400,2=127.0.0.2:7401/127.0.0.2:7400,"
+                        "3=127.0.0.3:7401/127.0.0.3:7400";
+    char text[512];
+    (void)snprintf(text, sizeof(text),
+                   "node_id = 2\ndata_dir = /d\ncluster_id = 00ff\npeers = %s\n"
+                   "raft_addr = 127.0.0.2:7401\nlisten_addr = 127.0.0.2:7400\n"
+                   "http_addr = 127.0.0.2:7402\n",
+                   peers);
+    config_defaults(&c);
+    assert_int_equal(config_file_parse(&c, text, strlen(text), "f", errmsg), 0);
+    assert_int_equal(config_check(&c, errmsg), 0);
+    assert_int_equal(c.cluster_id, 0xff);
+    assert_int_equal(c.peer_count, 3);
+    assert_int_equal(c.peers[2].id, 3);
+    char addr[CONFIG_ADDR_BYTES];
+    config_addr_format(&c.peers[1].client_addr, addr);
+    assert_string_equal(addr, "127.0.0.2:7400");
+    /* Another node's addresses for this node. */
+    c.node_id = 3;
+    assert_int_equal(config_check(&c, errmsg), USHER_INVALID);
+    assert_non_null(strstr(errmsg, "give the same --raft and --listen"));
+    c.node_id = 4;
+    assert_int_equal(config_check(&c, errmsg), USHER_INVALID);
+    assert_non_null(strstr(errmsg, "does not list this node"));
+    c.node_id = 2;
+    c.cluster_id = 0;
+    assert_int_equal(config_check(&c, errmsg), USHER_INVALID);
+    assert_non_null(strstr(errmsg, "needs cluster_id"));
+    c.cluster_id = 1;
+    c.peers[2].id = 1;
+    assert_int_equal(config_check(&c, errmsg), USHER_INVALID);
+    assert_non_null(strstr(errmsg, "share an id or an address"));
+    /* Values that do not parse. */
+    static const char *const bad[] = {
+        "peers = 1=127.0.0.1:7401\n",                 /* no client address */
+        "peers = 0=127.0.0.1:7401/127.0.0.1:7400\n",  /* id 0 */
+        "peers = 1=127.0.0.1:99999/127.0.0.1:7400\n", /* port */
+        "peers = x=127.0.0.1:7401/127.0.0.1:7400\n",  /* id */
+        "cluster_id = 0\n",                           /* zero */
+        "cluster_id = 12345678901234567\n",           /* 17 digits */
+        "cluster_id = 12g\n",                         /* not hex */
+        "peers = 1=1.1.1.1:1/1.1.1.1:2,2=1.1.1.2:1/1.1.1.2:2,3=1.1.1.3:1/1.1.1.3:2,"
+        "4=1.1.1.4:1/1.1.1.4:2,5=1.1.1.5:1/1.1.1.5:2,6=1.1.1.6:1/1.1.1.6:2,"
+        "7=1.1.1.7:1/1.1.1.7:2,8=1.1.1.8:1/1.1.1.8:2,9=1.1.1.9:1/1.1.1.9:2,"
+        "10=1.1.1.10:1/1.1.1.10:2\n", /* over CONFIG_PEERS_MAX */
+    };
+    for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+        config_defaults(&c);
+        assert_int_equal(config_file_parse(&c, bad[i], strlen(bad[i]), "f", errmsg), USHER_INVALID);
+        assert_non_null(strstr(errmsg, "f:1: "));
+    }
+}
+
 static void test_config_help_lists_every_option(void **state)
 {
     (void)state;
@@ -586,6 +647,7 @@ int main(void)
         cmocka_unit_test(test_config_help_and_version_actions),
         cmocka_unit_test(test_config_addr_parse_bounds),
         cmocka_unit_test(test_config_check_across_options),
+        cmocka_unit_test(test_config_peers_and_cluster_id),
         cmocka_unit_test(test_config_help_lists_every_option),
         cmocka_unit_test(test_config_doc_table_matches_options),
     };
