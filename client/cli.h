@@ -189,6 +189,7 @@ int cli_seat_arg(struct cli *cli, const struct usher_event_spec *s, const char *
 
 int cli_cmd_status(struct cli *cli);
 int cli_cmd_ping(struct cli *cli);
+int cli_cmd_where(struct cli *cli);
 int cli_cmd_event_create(struct cli *cli);
 int cli_cmd_event_list(struct cli *cli);
 int cli_cmd_event_show(struct cli *cli);

@@ -139,6 +139,49 @@ int cli_cmd_ping(struct cli *cli)
     return worst;
 }
 
+/* Which shard holds the event and which node leads it, from the first node
+ * whose status names a leader of that shard. */
+int cli_cmd_where(struct cli *cli)
+{
+    uint64_t id = 0;
+    if (cli_event_id_arg(cli, cli->args->pos[1], &id) != 0) {
+        return CLI_EXIT_USAGE;
+    }
+    struct usher_node_status *s = malloc(sizeof(*s));
+    if (s == NULL) {
+        return cli_fail(cli, "where", USHER_NOMEM);
+    }
+    int rc = USHER_UNAVAILABLE;
+    uint32_t shard = 0;
+    const struct usher_shard_status *line = NULL;
+    for (uint32_t i = 0; i < cli->args->node_count && (line == NULL || line->leader_id == 0); i++) {
+        struct usher_call_opts opts = cli->opts;
+        opts.node = cli->args->nodes[i];
+        rc = usher_node_status_sync(cli->client, &opts, s);
+        if (rc != 0) {
+            continue;
+        }
+        shard = usher_event_shard(id, s->shard_count);
+        line = shard < s->listed ? &s->shards[shard] : NULL;
+    }
+    if (line == NULL) {
+        free(s);
+        return cli_fail(cli, "where", rc != 0 ? rc : USHER_UNAVAILABLE);
+    }
+    if (cli->args->json) {
+        json_t *j = json_pack("{s:I, s:i, s:i, s:I, s:I}", "event", (json_int_t)id, "shard",
+                              (int)shard, "shards", (int)s->shard_count, "leader_id",
+                              (json_int_t)line->leader_id, "term", (json_int_t)line->term);
+        free(s);
+        return cli_json_write(cli->out, j) == 0 ? CLI_EXIT_OK : CLI_EXIT_ERROR;
+    }
+    (void)fprintf(cli->out,
+                  "event %" PRIu64 ": shard %u of %u, leader node %" PRIu64 " (term %" PRIu64 ")\n",
+                  id, shard, s->shard_count, line->leader_id, line->term);
+    free(s);
+    return CLI_EXIT_OK;
+}
+
 static uint64_t random_event_id(void)
 {
     uint64_t id = 0;

@@ -35,6 +35,12 @@ static const struct command commands[] = {
       "Shows each node's id, cluster, version and its shards: role, term, commit and\n"
       "applied index, leader and event count. Asks every --node." },
     { { "ping", NULL }, 0, 0, cli_cmd_ping, "ping", "Round trip to each node." },
+    { { "where", NULL },
+      1,
+      0,
+      cli_cmd_where,
+      "where EVENT",
+      "Shows the shard that holds an event and the node that leads it (0: none known)." },
     { { "event", "create" },
       1,
       CLI_OPT_ID | CLI_OPT_KEY,

@@ -138,6 +138,9 @@ struct surge {
     uint32_t elapsed_s;
     uint64_t start_ns;
     uint64_t end_ns;
+    uint64_t last_ok_ns; /* the last successful hold or booking */
+    uint64_t stall_ns;   /* the longest time without one during the load */
+    uint64_t stall_end_ns;
     uint64_t last_holds;
     struct counts n;
     struct booked *booked; /* acknowledged bookings, n.bookings of them */
@@ -212,11 +215,24 @@ static void shopper_done(struct slot *s)
     slot_next(s);
 }
 
+/* A command succeeded: the time since the previous success is a pause the
+ * shoppers saw (a failover shows as the longest one). */
+static void success_seen(struct surge *g)
+{
+    uint64_t now = uv_hrtime();
+    if (g->last_ok_ns != 0 && now - g->last_ok_ns > g->stall_ns) {
+        g->stall_ns = now - g->last_ok_ns;
+        g->stall_end_ns = now;
+    }
+    g->last_ok_ns = now;
+}
+
 static void on_book(void *ctx, int status, const struct usher_cmd_result *r)
 {
     struct slot *s = ctx;
     struct surge *g = s->g;
     if (status == USHER_OK) {
+        success_seen(g);
         s->b.booking_id = r->id;
         g->booked[g->n.bookings++] = s->b;
         g->n.sold += s->b.count;
@@ -275,6 +291,7 @@ static void on_hold(void *ctx, int status, const struct usher_cmd_result *r)
         return;
     }
     g->n.holds++;
+    success_seen(g);
     s->hold_id = r->id;
     s->b.count = r->seat_count;
     s->b.ga = r->ga;
@@ -575,6 +592,10 @@ static void report(struct surge *g, const struct usher_availability *a)
                  (double)bench_hist_quantile(&g->hist, 0.50) / 1000.0,
                  (double)bench_hist_quantile(&g->hist, 0.99) / 1000.0,
                  (double)g->hist.max_us / 1000.0);
+    (void)printf("longest pause %8.0f ms  without a successful hold or booking (ended at %.1f s)\n",
+                 (double)g->stall_ns / 1e6,
+                 g->stall_end_ns > g->start_ns ? (double)(g->stall_end_ns - g->start_ns) / 1e9
+                                               : 0.0);
     if (a != NULL) {
         avail_check(g, a);
     }

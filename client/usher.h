@@ -140,6 +140,14 @@ USHER_EXTERN const char *usher_strerror(int code);
 /* Returns the stable name of a code ("SEAT_TAKEN"), or "UNKNOWN". Static. */
 USHER_EXTERN const char *usher_errname(int code);
 
+/*
+ * The shard that holds event_id in a cluster of shard_count shards
+ * (docs/PROTOCOL.md "Shards": XXH64 of the id's 8 little-endian bytes,
+ * modulo the count). shard_count comes from a node's status. Returns 0 when
+ * shard_count is 0.
+ */
+USHER_EXTERN uint32_t usher_event_shard(uint64_t event_id, uint32_t shard_count);
+
 /* Returns true when code is a refusal by the cluster: a domain outcome
  * (20-59) or a limit (60-89). Nothing changed; retrying the same command
  * gives the same answer unless the state changed meanwhile. */

@@ -181,3 +181,8 @@ void usher_route_status_learn(struct usher_route *r, uint32_t peer,
         }
     }
 }
+
+uint32_t usher_event_shard(uint64_t event_id, uint32_t shard_count)
+{
+    return shard_count == 0 ? 0 : shard_of_event(event_id, shard_count);
+}

@@ -41,6 +41,7 @@
 #include "codec.h"
 #include "fsm.h"
 #include "limits.h"
+#include "logger.h"
 #include "mem.h"
 #include "proto.h"
 #include "transport.h"
@@ -110,6 +111,9 @@ struct group {
     uv_prepare_t prepare; /* once per loop turn: role, batcher, reads */
     uv_timer_t sweep_timer;
     struct raft_barrier leader_barrier;
+    struct raft_transfer transfer;
+    group_transfer_cb transfer_cb;
+    void *transfer_ctx;
     struct raft_barrier read_barrier;
     struct group_reader *reads; /* ring of o.queue_max */
     uint32_t reads_head;
@@ -128,6 +132,7 @@ struct group {
     bool raft_closed;
     bool io_closed;
     bool leader_barrier_out;
+    bool transfer_out;
     bool read_barrier_out;
     bool sweep_pending;
     bool sweep_again;
@@ -384,6 +389,11 @@ int group_read(struct group *g, group_read_cb cb, void *ctx)
 
 static void step_down(struct group *g)
 {
+    if (g->o.log != NULL && g->role == GROUP_ROLE_SERVING) {
+        logger_info(g->o.log, "shard leader stepped down", LOG_U64("shard", g->o.shard),
+                    LOG_U64("term", g->role_term), LOG_U64("now_term", g->raft.current_term),
+                    LOG_U64("leader", group_leader(g)));
+    }
     role_move(g, GROUP_ROLE_IDLE);
     g->sweep_again = false;
     batch_fail(&g->batch, USHER_NOT_LEADER);
@@ -407,6 +417,10 @@ static void on_leader_barrier(struct raft_barrier *req, int status)
      * the state machine's time, whatever this node's clock says. */
     batch_stamp_floor(&g->batch, inv_now(g->inv));
     role_move(g, GROUP_ROLE_SERVING);
+    if (g->o.log != NULL) {
+        logger_info(g->o.log, "shard leader serving", LOG_U64("shard", g->o.shard),
+                    LOG_U64("term", g->role_term), LOG_U64("applied", raft_last_applied(&g->raft)));
+    }
 }
 
 /* Follows raft's role: a new leader proposes its barrier, a deposed one
@@ -737,6 +751,37 @@ uint64_t group_leader(struct group *g)
     const char *address = NULL;
     raft_leader(&g->raft, &leader, &address);
     return leader;
+}
+
+static void on_transfer_done(struct raft_transfer *req)
+{
+    struct group *g = req->data;
+    ASSERT(g->transfer_out);
+    g->transfer_out = false;
+    group_transfer_cb cb = g->transfer_cb;
+    g->transfer_cb = NULL;
+    cb(g, g->transfer_ctx);
+}
+
+int group_transfer(struct group *g, group_transfer_cb cb, void *ctx)
+{
+    ASSERT(cb != NULL);
+    if (g->state != GROUP_RUNNING || raft_state(&g->raft) != RAFT_LEADER || g->o.voter_count < 2) {
+        return USHER_NOT_LEADER;
+    }
+    if (g->transfer_out) {
+        return USHER_BUSY;
+    }
+    g->transfer.data = g;
+    g->transfer_cb = cb;
+    g->transfer_ctx = ctx;
+    /* 0: raft picks the voter whose log matches best. */
+    if (raft_transfer(&g->raft, &g->transfer, 0, on_transfer_done) != 0) {
+        g->transfer_cb = NULL;
+        return USHER_NOT_LEADER; /* no voter to hand to, or not leader after all */
+    }
+    g->transfer_out = true;
+    return 0;
 }
 
 static uint8_t proto_role(int raft_role)

@@ -31,12 +31,14 @@
 
 struct group;
 struct hub;
+struct logger;
 
 /* Voters of a group at most (a Raft group of the cluster's members). */
 #define GROUP_VOTERS_MAX 9u
 
 struct group_options {
     struct hub *hub;                /* the node's Raft port (raft/hub.h); borrowed */
+    const struct logger *log;       /* borrowed; NULL: no log lines */
     const uint64_t *voters;         /* node ids of the first configuration; copied */
     uint32_t voter_count;           /* 1 .. GROUP_VOTERS_MAX; this node among them */
     uint32_t shard;                 /* shard number, names the folder */
@@ -104,6 +106,20 @@ bool group_is_serving(struct group *g);
 
 /* The node id of the leader this node knows of, 0 when none. */
 uint64_t group_leader(struct group *g);
+
+typedef void (*group_transfer_cb)(struct group *g, void *ctx);
+
+/*
+ * Hands the leadership to another voter (the most up-to-date follower), as
+ * a leader does before a clean stop so that clients see an election-free
+ * switch. Returns 0 when a transfer started: cb is called once, later, when
+ * another node leads or after the election timeout, whichever comes first.
+ * Returns NOT_LEADER when this node does not lead, or leads alone, and
+ * BUSY when a transfer is already out; cb is not called then. Commands
+ * submitted meanwhile get NOT_LEADER (raft refuses proposals during a
+ * transfer), and the client retries them at the new leader.
+ */
+USHER_MUST_CHECK int group_transfer(struct group *g, group_transfer_cb cb, void *ctx);
 
 /* Fills the group's line of a STATUS reply (proto.h). */
 struct proto_shard_status;

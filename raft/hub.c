@@ -287,7 +287,7 @@ int hub_start(uv_loop_t *loop, const struct hub_options *o, struct hub **out, ch
         return rc;
     }
     struct hub *h = mem_calloc(1, sizeof(*h));
-    struct transport **shards = mem_calloc(o->shard_count, sizeof(*shards));
+    struct transport **shards = mem_calloc(o->shard_count, sizeof(struct transport *));
     if (h == NULL || shards == NULL) {
         mem_free(h);
         mem_free(shards);

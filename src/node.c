@@ -25,6 +25,7 @@
 #include "conn.h"
 #include "dispatch.h"
 #include "limits.h"
+#include "logger.h"
 #include "mem.h"
 
 #define IDENTITY_FILE      "IDENTITY"
@@ -214,6 +215,7 @@ static int groups_start(struct node *n, char *errmsg)
         o.node_id = n->opts.node_id;
         o.dir = dir;
         o.hub = n->hub;
+        o.log = n->log;
         o.voters = voters;
         o.voter_count = n->opts.member_count;
         rc = group_create(n->loop, &o, &n->groups[s], errmsg);
@@ -334,7 +336,7 @@ static void on_group_closed(struct group *g, void *ctx)
 }
 
 /* Closes every group; their pending requests are answered as they close. */
-static void stop_groups(struct node *n)
+static void close_groups(struct node *n)
 {
     if (n->groups_open == 0) {
         stop_finish(n);
@@ -344,6 +346,38 @@ static void stop_groups(struct node *n)
         if (n->groups[s] != NULL) {
             group_close(n->groups[s], on_group_closed, n);
         }
+    }
+}
+
+static void on_transfer_done(struct group *g, void *ctx)
+{
+    struct node *n = ctx;
+    ASSERT(n->transfers_out > 0);
+    n->transfers_out--;
+    struct proto_shard_status st;
+    group_status(g, &st);
+    logger_info(n->log, "leadership handed over", LOG_U64("shard", st.shard),
+                LOG_U64("leader", st.leader_id));
+    if (n->transfers_out == 0) {
+        close_groups(n);
+    }
+}
+
+/* A leader hands each of its shards to a follower before it closes them
+ * (issue 4: clients see a short switch, not an election timeout). Each
+ * transfer ends by itself within the election timeout. */
+static void stop_groups(struct node *n)
+{
+    ASSERT(n->transfers_out == 0);
+    n->transfers_out = 1; /* held until every transfer is started */
+    for (uint32_t s = 0; n->groups != NULL && s < n->opts.shard_count; s++) {
+        if (n->groups[s] != NULL && group_transfer(n->groups[s], on_transfer_done, n) == 0) {
+            n->transfers_out++;
+        }
+    }
+    n->transfers_out--;
+    if (n->transfers_out == 0) {
+        close_groups(n);
     }
 }
 

@@ -90,6 +90,7 @@ struct node {
     struct hub *hub;
     struct group **groups;
     uint32_t groups_open;
+    uint32_t transfers_out; /* leadership transfers of a stop still running */
     uv_tcp_t listener;
     uv_signal_t sigterm;
     uv_signal_t sigint;

@@ -101,9 +101,17 @@ static bool health(void *ctx, char *reason, size_t size)
         (void)snprintf(reason, size, "node is not running");
         return false;
     }
+    /* Healthy: every shard has a leader this node knows of, and the shards
+     * it leads serve (their first barrier committed). A follower forwards
+     * clients to the leader's address, so it is healthy too. */
     for (uint32_t s = 0; s < n->opts.shard_count; s++) {
-        if (!group_is_serving(n->groups[s])) {
-            (void)snprintf(reason, size, "shard %u is not serving", s);
+        uint64_t leader = group_leader(n->groups[s]);
+        if (leader == 0) {
+            (void)snprintf(reason, size, "shard %u has no leader", s);
+            return false;
+        }
+        if (leader == n->opts.node_id && !group_is_serving(n->groups[s])) {
+            (void)snprintf(reason, size, "shard %u is not serving yet", s);
             return false;
         }
     }

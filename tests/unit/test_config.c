@@ -547,6 +547,11 @@ static void test_config_peers_and_cluster_id(void **state)
     assert_int_equal(config_check(&c, errmsg), USHER_INVALID);
     assert_non_null(strstr(errmsg, "share an id or an address"));
     /* Values that do not parse. */
+    static const char too_many[] = /* over CONFIG_PEERS_MAX */
+        "peers = 1=1.1.1.1:1/1.1.1.1:2,2=1.1.1.2:1/1.1.1.2:2,3=1.1.1.3:1/1.1.1.3:2,"
+        "4=1.1.1.4:1/1.1.1.4:2,5=1.1.1.5:1/1.1.1.5:2,6=1.1.1.6:1/1.1.1.6:2,"
+        "7=1.1.1.7:1/1.1.1.7:2,8=1.1.1.8:1/1.1.1.8:2,9=1.1.1.9:1/1.1.1.9:2,"
+        "10=1.1.1.10:1/1.1.1.10:2\n";
     static const char *const bad[] = {
         "peers = 1=127.0.0.1:7401\n",                 /* no client address */
         "peers = 0=127.0.0.1:7401/127.0.0.1:7400\n",  /* id 0 */
@@ -555,10 +560,7 @@ static void test_config_peers_and_cluster_id(void **state)
         "cluster_id = 0\n",                           /* zero */
         "cluster_id = 12345678901234567\n",           /* 17 digits */
         "cluster_id = 12g\n",                         /* not hex */
-        "peers = 1=1.1.1.1:1/1.1.1.1:2,2=1.1.1.2:1/1.1.1.2:2,3=1.1.1.3:1/1.1.1.3:2,"
-        "4=1.1.1.4:1/1.1.1.4:2,5=1.1.1.5:1/1.1.1.5:2,6=1.1.1.6:1/1.1.1.6:2,"
-        "7=1.1.1.7:1/1.1.1.7:2,8=1.1.1.8:1/1.1.1.8:2,9=1.1.1.9:1/1.1.1.9:2,"
-        "10=1.1.1.10:1/1.1.1.10:2\n", /* over CONFIG_PEERS_MAX */
+        too_many,
     };
     for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
         config_defaults(&c);
