@@ -51,6 +51,7 @@ enum cli_opt {
     CLI_OPT_MAX = 1u << 13,
     CLI_OPT_ID = 1u << 14,
     CLI_OPT_HELP = 1u << 15,
+    CLI_OPT_STALE = 1u << 16,
 };
 
 /* Options every command takes. */
@@ -64,6 +65,7 @@ struct cli_args {
     bool json;
     bool help;
     uint32_t timeout_ms;
+    uint32_t stale_ms; /* --stale: follower reads (usher_call_opts.max_stale_ms) */
     uint64_t customer_id;
     const char *seats[CLI_SEATS_MAX]; /* labels "A-1", "Stalls/A-1" or "#17" */
     uint32_t seat_count;

@@ -28,6 +28,7 @@ static const struct opt_def opt_defs[] = {
     { "key", CLI_OPT_KEY, true, false },         { "client-id", CLI_OPT_CLIENT_ID, true, false },
     { "after", CLI_OPT_AFTER, true, false },     { "max", CLI_OPT_MAX, true, false },
     { "id", CLI_OPT_ID, true, false },           { "help", CLI_OPT_HELP, false, false },
+    { "stale", CLI_OPT_STALE, true, false },
 };
 
 #define OPT_DEF_COUNT (sizeof(opt_defs) / sizeof(opt_defs[0]))
@@ -188,6 +189,8 @@ static int apply_value(struct cli_args *a, const struct opt_def *d, const char *
         return count_value(a, d->name, value, 1024u, &a->max);
     case CLI_OPT_ID:
         return id_value(a, d->name, value, &a->event_id);
+    case CLI_OPT_STALE:
+        return duration_value(a, d->name, value, &a->stale_ms);
     case CLI_OPT_JSON:
     case CLI_OPT_HELP:
         break;

@@ -56,17 +56,19 @@ static const struct command commands[] = {
       "Lists events (ids above --after, at most --max, default 100) with their names." },
     { { "event", "show" },
       1,
-      0,
+      CLI_OPT_STALE,
       cli_cmd_event_show,
-      "event show EVENT",
+      "event show EVENT [--stale DURATION]",
       "Shows an event: sale window, hold bounds, sections and rows." },
     { { "availability", NULL },
       1,
-      CLI_OPT_SECTION,
+      CLI_OPT_SECTION | CLI_OPT_STALE,
       cli_cmd_availability,
-      "availability EVENT [--section LABEL]",
+      "availability EVENT [--section LABEL] [--stale DURATION]",
       "Prints the seat map: per section its counts, then one line per row and one\n"
-      "character per seat: '.' free, 'h' held, 'B' booked ('x': held or booked)." },
+      "character per seat: '.' free, 'h' held, 'B' booked ('x': held or booked).\n"
+      "--stale 2s lets any replica answer with state at most about 2 s old (a\n"
+      "follower read); the header line gives the log index and time it shows." },
     { { "hold", "show" }, 2, 0, cli_cmd_hold_show, "hold show EVENT HOLD", "Shows a hold." },
     { { "hold", NULL },
       1,
@@ -292,6 +294,7 @@ static int client_open(struct cli *cli)
     }
     memset(&cli->opts, 0, sizeof(cli->opts));
     cli->opts.idem_key = a->idem_key;
+    cli->opts.max_stale_ms = a->stale_ms;
     return 0;
 }
 

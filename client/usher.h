@@ -210,9 +210,15 @@ struct usher_call_opts {
     uint32_t timeout_ms; /* 0: the client's call_timeout_ms */
     uint8_t trace_id[USHER_TRACE_ID_BYTES]; /* W3C trace id sent with the request; all zero:
                                                a random one */
-    const char *node; /* usher_node_status, usher_ping, usher_event_list: ask this node
-                         ("a.b.c.d:port", added to the client's nodes if new); NULL: any.
-                         Ignored by operations routed by event */
+    const char *node;      /* usher_node_status, usher_ping, usher_event_list: ask this node
+                              ("a.b.c.d:port", added to the client's nodes if new); NULL: any.
+                              Ignored by operations routed by event */
+    uint32_t max_stale_ms; /* reads (event, availability, hold, booking, customer, history):
+                              0: linearizable, answered by the shard's leader; N: any
+                              replica whose state is at most about N ms old may answer
+                              (a follower read; availability says which log position and
+                              leader time it shows). Go above the cluster's
+                              sweep_interval_ms (1 s) for followers to qualify */
 };
 
 typedef void (*usher_destroy_cb)(void *ctx);

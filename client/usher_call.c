@@ -184,7 +184,10 @@ static void call_attempt(struct usher_call *call)
     uint64_t now = uv_now(c->loop);
     uint32_t peer = call->prefer;
     if (peer == ROUTE_NONE) {
-        peer = usher_route_pick(&c->route, call->event_id, now);
+        /* A follower read starts anywhere (spreading reads over replicas);
+         * a replica too far behind answers NOT_LEADER with the leader. */
+        bool anywhere = call->any_replica && call->attempts == 0;
+        peer = usher_route_pick(&c->route, anywhere ? 0 : call->event_id, now);
     }
     if (!call->fixed) {
         call->prefer = ROUTE_NONE;
@@ -217,6 +220,14 @@ static bool op_takes_node(uint8_t op)
     return op == PROTO_OP_STATUS || op == PROTO_OP_PING || op == PROTO_OP_EVENT_LIST;
 }
 
+/* Ops whose request may carry max_stale_ms (proto.h "proto_read"). */
+static bool op_is_read(uint8_t op)
+{
+    return op == PROTO_OP_EVENT_GET || op == PROTO_OP_AVAILABILITY || op == PROTO_OP_HOLD_GET ||
+           op == PROTO_OP_BOOKING_GET || op == PROTO_OP_CUSTOMER_LIST ||
+           op == PROTO_OP_SEAT_HISTORY;
+}
+
 int usher_call_start(struct usher_call *call, const struct usher_call_opts *opts)
 {
     struct usher_client *c = call->client;
@@ -235,6 +246,7 @@ int usher_call_start(struct usher_call *call, const struct usher_call_opts *opts
         if (has_trace) {
             memcpy(call->header.trace_id, opts->trace_id, PROTO_TRACE_ID_BYTES);
         }
+        call->any_replica = opts->max_stale_ms != 0 && op_is_read(call->header.op);
         if (opts->node != NULL && op_takes_node(call->header.op)) {
             int rc = usher_route_peer_add(&c->route, opts->node, &call->prefer);
             if (rc != 0) {

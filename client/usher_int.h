@@ -199,6 +199,7 @@ struct usher_call {
     bool internal;     /* a status refresh of the client itself: no user callback */
     bool fixed;        /* every attempt goes to `prefer` */
     bool give_up;      /* BACKOFF: finish with last_status at the wake */
+    bool any_replica;  /* a follower read: the first attempt goes to any node */
     uint32_t attempts;
     int last_status;  /* why the last attempt failed */
     uint64_t wake_ms; /* loop time of the next timer action */

@@ -90,7 +90,9 @@ static int start_raw(struct usher_client *c, const struct usher_call_opts *opts,
 static int start_read(struct usher_client *c, const struct usher_call_opts *opts, uint8_t op,
                       uint64_t event_id, uint64_t arg, union usher_call_cb cb, void *ctx)
 {
-    struct proto_read r = { .event_id = event_id, .arg = arg };
+    struct proto_read r = { .event_id = event_id,
+                            .arg = arg,
+                            .max_stale_ms = opts != NULL ? opts->max_stale_ms : 0 };
     uint8_t buf[32];
     size_t len = 0;
     int rc = codec_frame_read_encode(op, &r, buf, sizeof(buf), &len);

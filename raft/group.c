@@ -737,9 +737,35 @@ struct inv *group_inv(struct group *g)
     return g->inv;
 }
 
+bool group_may_read_stale(struct group *g, uint32_t max_stale_ms)
+{
+    if (group_is_serving(g)) {
+        return true;
+    }
+    if (g->state != GROUP_RUNNING || max_stale_ms == 0) {
+        return false;
+    }
+    uint64_t stamp = inv_now(g->inv);
+    uint64_t now = wall_ms();
+    return stamp != 0 && (now <= stamp || now - stamp <= max_stale_ms);
+}
+
 bool group_is_serving(struct group *g)
 {
     return g->state == GROUP_RUNNING && g->role == GROUP_ROLE_SERVING;
+}
+
+void group_counters(struct group *g, struct group_counters *out)
+{
+    memset(out, 0, sizeof(*out));
+    if (!g->batch_inited) {
+        return;
+    }
+    out->entries = g->batch.counters.entries;
+    out->commands = g->batch.counters.commands;
+    out->lost = g->batch.counters.lost;
+    out->in_flight = g->batch.in_flight;
+    out->queued = g->batch.queue_len;
 }
 
 uint64_t group_leader(struct group *g)

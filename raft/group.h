@@ -98,6 +98,17 @@ USHER_MUST_CHECK int group_submit(struct group *g, const uint8_t *cmd, size_t le
  * or NOT_LEADER / BUSY / SHUTTING_DOWN at once (cb not called). */
 USHER_MUST_CHECK int group_read(struct group *g, group_read_cb cb, void *ctx);
 
+/*
+ * True when this replica may answer a read that accepts state up to
+ * max_stale_ms old (a follower read): it serves as leader, or the stamp of
+ * the last entry it applied (the leader's clock when it proposed it) is at
+ * most max_stale_ms behind this node's clock. A leader stamps an entry at
+ * least every sweep interval, so a follower in touch with it qualifies for
+ * bounds above that interval plus the replication delay; clock skew between
+ * nodes adds to the bound (docs/REPLICATION.md "Reads").
+ */
+bool group_may_read_stale(struct group *g, uint32_t max_stale_ms);
+
 /* The group's store, for reads (valid until the group is closed). */
 struct inv *group_inv(struct group *g);
 
@@ -120,6 +131,17 @@ typedef void (*group_transfer_cb)(struct group *g, void *ctx);
  * transfer), and the client retries them at the new leader.
  */
 USHER_MUST_CHECK int group_transfer(struct group *g, group_transfer_cb cb, void *ctx);
+
+/* Group commit figures for metrics (docs/OPERATIONS.md "Metrics"). */
+struct group_counters {
+    uint64_t entries;   /* log entries this node proposed as leader */
+    uint64_t commands;  /* commands in those entries */
+    uint64_t lost;      /* commands answered NOT_LEADER after being proposed */
+    uint32_t in_flight; /* entries proposed, not yet applied (now) */
+    uint32_t queued;    /* commands waiting for an entry (now) */
+};
+
+void group_counters(struct group *g, struct group_counters *out);
 
 /* Fills the group's line of a STATUS reply (proto.h). */
 struct proto_shard_status;

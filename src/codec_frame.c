@@ -231,10 +231,13 @@ int codec_frame_read_encode(uint8_t op, const struct proto_read *r, uint8_t *buf
     } else if (shape == READ_SEAT) {
         buf_write_u32(&w, (uint32_t)r->arg);
     }
+    if (r->max_stale_ms != 0) {
+        buf_write_u32(&w, r->max_stale_ms);
+    }
     if (!w.ok) {
         return USHER_LIMIT_MSG_SIZE;
     }
-    ASSERT(w.pos == read_bytes_of(shape));
+    ASSERT(w.pos == read_bytes_of(shape) + (r->max_stale_ms != 0 ? 4u : 0u));
     *len = w.pos;
     return 0;
 }
@@ -243,7 +246,7 @@ int codec_frame_read_decode(uint8_t op, const uint8_t *buf, size_t len, struct p
 {
     ASSERT(r != NULL);
     enum read_shape shape = read_shape_of(op);
-    if (shape == READ_NONE || len != read_bytes_of(shape)) {
+    if (shape == READ_NONE || (len != read_bytes_of(shape) && len != read_bytes_of(shape) + 4u)) {
         return USHER_BAD_REQUEST;
     }
     struct buf_reader rd;
@@ -254,9 +257,13 @@ int codec_frame_read_decode(uint8_t op, const uint8_t *buf, size_t len, struct p
     } else if (shape == READ_SEAT) {
         out.arg = buf_read_u32(&rd);
     }
+    bool stale = buf_reader_left(&rd) == 4u;
+    if (stale) {
+        out.max_stale_ms = buf_read_u32(&rd);
+    }
     ASSERT(rd.ok);
     ASSERT(buf_reader_left(&rd) == 0);
-    if (!read_is_valid(shape, &out)) {
+    if (!read_is_valid(shape, &out) || (stale && out.max_stale_ms == 0)) {
         return USHER_BAD_REQUEST;
     }
     *r = out;

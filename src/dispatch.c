@@ -194,7 +194,13 @@ static void serve_read(struct conn_request *req, const uint8_t *payload, size_t 
     req->arg = r.arg;
     req->shard = shard_of_event(req->event_id, n->opts.shard_count);
     n->counters.reads++;
-    int rc = group_read(node_group(n, req->shard), on_read_ready, req);
+    struct group *g = node_group(n, req->shard);
+    if (r.max_stale_ms != 0 && group_may_read_stale(g, r.max_stale_ms)) {
+        n->counters.stale_reads++;
+        on_read_ready(req, 0); /* from this replica's store, as it is */
+        return;
+    }
+    int rc = group_read(g, on_read_ready, req);
     if (rc != 0) {
         reply_refused(req, rc);
     }

@@ -66,9 +66,10 @@ struct node_counters {
     uint64_t frames_in;
     uint64_t frames_bad; /* malformed frames (connection closed) */
     uint64_t replies_out;
-    uint64_t busy;     /* BUSY answers */
-    uint64_t commands; /* COMMAND requests submitted */
-    uint64_t reads;    /* read requests */
+    uint64_t busy;        /* BUSY answers */
+    uint64_t commands;    /* COMMAND requests submitted */
+    uint64_t reads;       /* read requests */
+    uint64_t stale_reads; /* of those, answered from this replica (follower reads) */
 };
 
 /* The metric families a node registers (docs/OPERATIONS.md "Metrics"). */
@@ -79,7 +80,14 @@ struct node_metrics {
     struct metric *shard_term;
     struct metric *shard_commit;
     struct metric *shard_applied;
-    uint64_t last[8]; /* counter values already added */
+    struct metric *shard_entries;   /* counter: entries proposed */
+    struct metric *shard_commands;  /* counter: commands proposed */
+    struct metric *shard_in_flight; /* gauge */
+    struct metric *shard_queued;    /* gauge */
+    struct metric *raft_conns;      /* counter: the hub's connections by kind */
+    uint64_t last[9];               /* counter values already added */
+    uint64_t *shard_last;           /* 2 per shard: entries, commands already added */
+    uint64_t hub_last[4];
 };
 
 struct node {

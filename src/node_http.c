@@ -9,22 +9,55 @@
 #include <string.h>
 
 #include "assertion.h"
+#include "mem.h"
 #include "node.h"
 #include "proto.h"
 
 /* Series of the usher_node_events_total counter, in this order. */
 static const char *const counter_names[] = {
-    "conns_accepted", "conns_refused", "frames_in", "frames_bad",
-    "replies_out",    "busy",          "commands",  "reads",
+    "conns_accepted", "conns_refused", "frames_in", "frames_bad",  "replies_out",
+    "busy",           "commands",      "reads",     "stale_reads",
 };
 #define COUNTER_SERIES (sizeof(counter_names) / sizeof(counter_names[0]))
+static_assert(COUNTER_SERIES <= sizeof(((struct node_metrics *)0)->last) / sizeof(uint64_t),
+              "every series has its last value");
 
 static void counters_read(const struct node *n, uint64_t *out)
 {
     const struct node_counters *c = &n->counters;
-    uint64_t v[COUNTER_SERIES] = { c->conns_accepted, c->conns_refused, c->frames_in, c->frames_bad,
-                                   c->replies_out,    c->busy,          c->commands,  c->reads };
+    uint64_t v[COUNTER_SERIES] = { c->conns_accepted, c->conns_refused, c->frames_in,
+                                   c->frames_bad,     c->replies_out,   c->busy,
+                                   c->commands,       c->reads,         c->stale_reads };
     memcpy(out, v, sizeof(v));
+}
+
+/* Adds what a counter gained since the last scrape; *last follows it. */
+static void counter_follow(struct metric *m, uint32_t series, uint64_t now, uint64_t *last)
+{
+    ASSERT(now >= *last);
+    metrics_counter_add(m, series, now - *last);
+    *last = now;
+}
+
+static void collect_shard(struct node *n, uint32_t s)
+{
+    struct proto_shard_status st;
+    struct group_counters gc;
+    memset(&st, 0, sizeof(st));
+    memset(&gc, 0, sizeof(gc));
+    if (n->groups[s] != NULL) {
+        group_status(n->groups[s], &st);
+        group_counters(n->groups[s], &gc);
+    }
+    metrics_gauge_set(n->m.shard_role, s, st.role);
+    metrics_gauge_set(n->m.shard_term, s, (int64_t)st.term);
+    metrics_gauge_set(n->m.shard_commit, s, (int64_t)st.commit_index);
+    metrics_gauge_set(n->m.shard_applied, s, (int64_t)st.applied_index);
+    size_t at = (size_t)2 * s; /* entries, then commands */
+    counter_follow(n->m.shard_entries, s, gc.entries, n->m.shard_last + at);
+    counter_follow(n->m.shard_commands, s, gc.commands, n->m.shard_last + at + 1);
+    metrics_gauge_set(n->m.shard_in_flight, s, gc.in_flight);
+    metrics_gauge_set(n->m.shard_queued, s, gc.queued);
 }
 
 static void collect(void *ctx)
@@ -34,29 +67,34 @@ static void collect(void *ctx)
     uint64_t now[COUNTER_SERIES];
     counters_read(n, now);
     for (uint32_t i = 0; i < COUNTER_SERIES; i++) {
-        ASSERT(now[i] >= n->m.last[i]);
-        metrics_counter_add(n->m.counters, i, now[i] - n->m.last[i]);
-        n->m.last[i] = now[i];
+        counter_follow(n->m.counters, i, now[i], &n->m.last[i]);
     }
     for (uint32_t s = 0; n->groups != NULL && s < n->opts.shard_count; s++) {
-        struct proto_shard_status st;
-        memset(&st, 0, sizeof(st));
-        if (n->groups[s] != NULL) {
-            group_status(n->groups[s], &st);
-        }
-        metrics_gauge_set(n->m.shard_role, s, st.role);
-        metrics_gauge_set(n->m.shard_term, s, (int64_t)st.term);
-        metrics_gauge_set(n->m.shard_commit, s, (int64_t)st.commit_index);
-        metrics_gauge_set(n->m.shard_applied, s, (int64_t)st.applied_index);
+        collect_shard(n, s);
     }
+    if (n->hub != NULL) {
+        struct hub_counters hc = hub_counters(n->hub);
+        uint64_t v[4] = { hc.accepted, hc.refused, hc.dialed, hc.dial_failed };
+        for (uint32_t i = 0; i < 4; i++) {
+            counter_follow(n->m.raft_conns, i, v[i], &n->m.hub_last[i]);
+        }
+    }
+}
+
+static const char *const hub_kinds[] = { "accepted", "refused", "dialed", "dial_failed" };
+
+static int register_shard_metric(struct node *n, const char *name, const char *help,
+                                 enum metric_type type, struct metric **out)
+{
+    struct metric_desc d = { .name = name, .help = help, .type = type, .label_count = 1 };
+    d.labels[0] = (struct metric_label){ .key = "shard", .count = n->opts.shard_count };
+    return metrics_register(&n->metrics, &d, out);
 }
 
 static int register_shard_gauge(struct node *n, const char *name, const char *help,
                                 struct metric **out)
 {
-    struct metric_desc d = { .name = name, .help = help, .type = METRIC_GAUGE, .label_count = 1 };
-    d.labels[0] = (struct metric_label){ .key = "shard", .count = n->opts.shard_count };
-    return metrics_register(&n->metrics, &d, out);
+    return register_shard_metric(n, name, help, METRIC_GAUGE, out);
 }
 
 static int register_all(struct node *n)
@@ -89,6 +127,33 @@ static int register_all(struct node *n)
     if (rc == 0) {
         rc = register_shard_gauge(n, "usher_shard_applied_index",
                                   "Last log index applied to the store.", &n->m.shard_applied);
+    }
+    if (rc == 0) {
+        rc = register_shard_metric(n, "usher_shard_entries_proposed_total",
+                                   "Raft entries this node proposed as the shard's leader.",
+                                   METRIC_COUNTER, &n->m.shard_entries);
+    }
+    if (rc == 0) {
+        rc = register_shard_metric(n, "usher_shard_commands_proposed_total",
+                                   "Commands in those entries (commands / entries = batch size).",
+                                   METRIC_COUNTER, &n->m.shard_commands);
+    }
+    if (rc == 0) {
+        rc = register_shard_gauge(n, "usher_shard_entries_in_flight",
+                                  "Entries proposed and not yet applied.", &n->m.shard_in_flight);
+    }
+    if (rc == 0) {
+        rc = register_shard_gauge(n, "usher_shard_commands_queued",
+                                  "Commands waiting for an entry.", &n->m.shard_queued);
+    }
+    if (rc == 0) {
+        struct metric_desc d = { .name = "usher_raft_connections_total",
+                                 .help = "Raft peer connections of the node's one Raft port, "
+                                         "by outcome.",
+                                 .type = METRIC_COUNTER,
+                                 .label_count = 1 };
+        d.labels[0] = (struct metric_label){ .key = "kind", .count = 4, .values = hub_kinds };
+        rc = metrics_register(&n->metrics, &d, &n->m.raft_conns);
     }
     return rc;
 }
@@ -144,8 +209,11 @@ static int status(void *ctx, char *buf, size_t size, size_t *len)
 int node_http_start(struct node *n, char *errmsg)
 {
     metrics_init(&n->metrics, collect, n);
-    if (register_all(n) != 0) {
+    n->m.shard_last = mem_calloc((size_t)2 * n->opts.shard_count, sizeof(uint64_t));
+    if (n->m.shard_last == NULL || register_all(n) != 0) {
         metrics_close(&n->metrics);
+        mem_free(n->m.shard_last);
+        n->m.shard_last = NULL;
         (void)snprintf(errmsg, USHER_ERRMSG_MAX, "out of memory for metrics");
         return USHER_NOMEM;
     }
@@ -164,6 +232,8 @@ static void on_http_stopped(struct http_server *s, void *ctx)
     void (*then)(struct node *) = n->http_then;
     (void)s;
     metrics_close(&n->metrics);
+    mem_free(n->m.shard_last);
+    n->m.shard_last = NULL;
     n->http_started = false;
     then(n);
 }

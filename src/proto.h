@@ -184,10 +184,14 @@ enum proto_role {
 /* The payload of a read request, by op:
  *   EVENT_GET, AVAILABILITY                 u64 event id
  *   HOLD_GET, BOOKING_GET, CUSTOMER_LIST    u64 event id | u64 id (!= 0)
- *   SEAT_HISTORY                            u64 event id | u32 seat index */
+ *   SEAT_HISTORY                            u64 event id | u32 seat index
+ * optionally followed by u32 max_stale_ms (!= 0): the client accepts an
+ * answer from any replica whose state is at most that old (docs/PROTOCOL.md
+ * "Follower reads"); without it the read is linearizable, at the leader. */
 struct proto_read {
-    uint64_t event_id; /* != 0 */
-    uint64_t arg;      /* hold, booking or customer id; seat index; 0 for the others */
+    uint64_t event_id;     /* != 0 */
+    uint64_t arg;          /* hold, booking or customer id; seat index; 0 for the others */
+    uint32_t max_stale_ms; /* 0: linearizable */
 };
 
 /*

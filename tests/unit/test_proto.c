@@ -596,7 +596,7 @@ static void test_read_request_round_trip_every_read_op(void **state)
         size_t len = 0;
         assert_int_equal(codec_frame_read_encode(cases[i].op, &r, buf, sizeof(buf), &len), 0);
         assert_int_equal(len, cases[i].bytes);
-        struct proto_read got = { 0, 0 };
+        struct proto_read got = { 0, 0, 0 };
         uint8_t *in = dup_exact(buf, len);
         assert_int_equal(codec_frame_read_decode(cases[i].op, in, len, &got), 0);
         assert_int_equal(got.event_id, 42);
@@ -606,6 +606,21 @@ static void test_read_request_round_trip_every_read_op(void **state)
         free(in);
         assert_int_equal(codec_frame_read_encode(cases[i].op, &r, buf, len - 1, &len),
                          USHER_LIMIT_MSG_SIZE);
+        /* A follower read carries its staleness bound in 4 more bytes. */
+        uint8_t stale[20];
+        r.max_stale_ms = 2500;
+        assert_int_equal(codec_frame_read_encode(cases[i].op, &r, stale, sizeof(stale), &len), 0);
+        assert_int_equal(len, cases[i].bytes + 4u);
+        in = dup_exact(stale, len);
+        assert_int_equal(codec_frame_read_decode(cases[i].op, in, len, &got), 0);
+        assert_int_equal(got.max_stale_ms, 2500);
+        assert_int_equal(got.arg, cases[i].arg);
+        free(in);
+        /* A bound of 0 is spelt by leaving it out: a present 0 is malformed. */
+        memset(stale + cases[i].bytes, 0, 4);
+        got.max_stale_ms = 7;
+        assert_int_equal(codec_frame_read_decode(cases[i].op, stale, len, &got), USHER_BAD_REQUEST);
+        assert_int_equal(got.max_stale_ms, 7);
     }
 }
 
@@ -616,8 +631,8 @@ static void test_read_request_rejections(void **state)
     (void)state;
     uint8_t buf[17] = { 0 };
     size_t len = 0;
-    struct proto_read got = { 7, 7 };
-    struct proto_read r = { .event_id = 0, .arg = 0 };
+    struct proto_read got = { 7, 7, 7 };
+    struct proto_read r = { .event_id = 0, .arg = 0, .max_stale_ms = 0 };
     assert_int_equal(codec_frame_read_encode(PROTO_OP_EVENT_GET, &r, buf, 16, &len), USHER_INVALID);
     assert_int_equal(codec_frame_read_decode(PROTO_OP_EVENT_GET, buf, 8, &got), USHER_BAD_REQUEST);
     r.event_id = 42;
