@@ -11,6 +11,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <uv.h>
 
 #include "assertion.h"
 #include "buf.h"
@@ -109,7 +110,9 @@ static int fsm_snapshot(struct raft_fsm *rf, struct raft_buffer *bufs[], unsigne
     ASSERT(f->snapshot_buf.base == NULL);
     uint8_t *data = NULL;
     size_t len = 0;
+    uint64_t start_ns = uv_hrtime();
     int rc = inv_snapshot_export(f->inv, &data, &len);
+    f->counters.snapshot_last_us = (uv_hrtime() - start_ns) / 1000u;
     if (rc == USHER_NOMEM) {
         return RAFT_NOMEM;
     }
@@ -122,6 +125,7 @@ static int fsm_snapshot(struct raft_fsm *rf, struct raft_buffer *bufs[], unsigne
     *bufs = &f->snapshot_buf;
     *n_bufs = 1;
     f->counters.snapshots++;
+    f->counters.snapshot_last_bytes = len;
     return 0;
 }
 
@@ -171,7 +175,9 @@ static int fsm_restore(struct raft_fsm *rf, struct raft_buffer *buf)
         raft_free(buf->base);
         return 0;
     }
+    uint64_t start_ns = uv_hrtime();
     int rc = inv_snapshot_restore(f->inv, buf->base, buf->len);
+    f->counters.restore_last_us = (uv_hrtime() - start_ns) / 1000u;
     if (rc == USHER_STORAGE) {
         return RAFT_IOERR; /* raft frees buf; raft_start fails with this */
     }

@@ -54,6 +54,9 @@ struct fsm_counters {
     uint64_t snapshots;        /* snapshots exported */
     uint64_t restores_loaded;  /* snapshots loaded into the store */
     uint64_t restores_skipped; /* snapshots the kept store was already past */
+    uint64_t snapshot_last_us; /* time the last export held the loop */
+    uint64_t snapshot_last_bytes;
+    uint64_t restore_last_us; /* time the last restore held the loop */
 };
 
 struct fsm {

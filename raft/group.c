@@ -766,6 +766,11 @@ void group_counters(struct group *g, struct group_counters *out)
     out->lost = g->batch.counters.lost;
     out->in_flight = g->batch.in_flight;
     out->queued = g->batch.queue_len;
+    out->snapshots = g->fsm.counters.snapshots;
+    out->snapshot_last_us = g->fsm.counters.snapshot_last_us;
+    out->snapshot_last_bytes = g->fsm.counters.snapshot_last_bytes;
+    out->restores = g->fsm.counters.restores_loaded;
+    out->restore_last_us = g->fsm.counters.restore_last_us;
 }
 
 uint64_t group_leader(struct group *g)

@@ -134,11 +134,16 @@ USHER_MUST_CHECK int group_transfer(struct group *g, group_transfer_cb cb, void 
 
 /* Group commit figures for metrics (docs/OPERATIONS.md "Metrics"). */
 struct group_counters {
-    uint64_t entries;   /* log entries this node proposed as leader */
-    uint64_t commands;  /* commands in those entries */
-    uint64_t lost;      /* commands answered NOT_LEADER after being proposed */
-    uint32_t in_flight; /* entries proposed, not yet applied (now) */
-    uint32_t queued;    /* commands waiting for an entry (now) */
+    uint64_t entries;             /* log entries this node proposed as leader */
+    uint64_t commands;            /* commands in those entries */
+    uint64_t lost;                /* commands answered NOT_LEADER after being proposed */
+    uint32_t in_flight;           /* entries proposed, not yet applied (now) */
+    uint32_t queued;              /* commands waiting for an entry (now) */
+    uint64_t snapshots;           /* snapshots this replica took */
+    uint64_t snapshot_last_us;    /* the last export's time on the loop */
+    uint64_t snapshot_last_bytes; /* and its size */
+    uint64_t restores;            /* snapshots loaded (a lagging replica, a restart) */
+    uint64_t restore_last_us;     /* the last restore's time on the loop */
 };
 
 void group_counters(struct group *g, struct group_counters *out);

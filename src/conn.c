@@ -9,6 +9,7 @@
 #include "buf.h"
 #include "dispatch.h"
 #include "limits.h"
+#include "logger.h"
 #include "mem.h"
 #include "node.h"
 
@@ -148,9 +149,15 @@ void conn_reply_error(struct conn_request *req, int status, const char *message)
     ASSERT(status != 0);
     uint8_t payload[PROTO_ERROR_BYTES_MAX];
     size_t len = error_payload(status, message, payload, sizeof(payload));
+    struct node *n = req->conn->node;
     if (status == USHER_BUSY) {
-        req->conn->node->counters.busy++;
+        n->counters.busy++;
     }
+    /* The trace id ties this line to the client's own logs (USHER_DEBUG=dispatch). */
+    logger_debug(&n->req_log, "request refused",
+                 LOG_HEX("trace_id", req->trace_id, PROTO_TRACE_ID_BYTES),
+                 LOG_U64("request", req->request_id), LOG_U64("op", req->op),
+                 LOG_U64("shard", req->shard), LOG_ERR("code", status));
     conn_reply(req, (uint16_t)status, payload, len);
 }
 

@@ -406,6 +406,7 @@ int node_start(struct node *n, uv_loop_t *loop, const struct node_options *o, st
     n->loop = loop;
     n->opts = *o;
     n->log = log;
+    logger_child(&n->req_log, log, LOGGER_SUBSYSTEM_DISPATCH);
     n->state = NODE_STARTING;
     if (o->node_id == 0 || o->shard_count == 0 || o->shard_count > PROTO_STATUS_SHARDS_MAX ||
         o->frame_bytes_max > USHER_FRAME_BYTES_MAX || o->connections_max == 0 ||

@@ -19,6 +19,7 @@
 #include "group.h"
 #include "http.h"
 #include "hub.h"
+#include "logger.h"
 #include "metrics.h"
 
 struct conn;
@@ -85,8 +86,13 @@ struct node_metrics {
     struct metric *shard_in_flight; /* gauge */
     struct metric *shard_queued;    /* gauge */
     struct metric *raft_conns;      /* counter: the hub's connections by kind */
-    uint64_t last[9];               /* counter values already added */
-    uint64_t *shard_last;           /* 2 per shard: entries, commands already added */
+    struct metric *shard_snapshots; /* counter */
+    struct metric *shard_restores;  /* counter */
+    struct metric *shard_snap_ms;   /* gauge: the last export's loop time */
+    struct metric *shard_snap_bytes;
+    struct metric *shard_restore_ms;
+    uint64_t last[9];     /* counter values already added */
+    uint64_t *shard_last; /* SHARD_COUNTERS per shard: counter values already added */
     uint64_t hub_last[4];
 };
 
@@ -94,6 +100,7 @@ struct node {
     uv_loop_t *loop;
     struct node_options opts;
     struct logger *log;
+    struct logger req_log; /* the dispatch subsystem's: refused requests, at debug */
     uint64_t cluster_id;
     struct hub *hub;
     struct group **groups;

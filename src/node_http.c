@@ -31,6 +31,9 @@ static void counters_read(const struct node *n, uint64_t *out)
     memcpy(out, v, sizeof(v));
 }
 
+/* Per-shard counters whose last values node_metrics.shard_last keeps. */
+#define SHARD_COUNTERS 4u
+
 /* Adds what a counter gained since the last scrape; *last follows it. */
 static void counter_follow(struct metric *m, uint32_t series, uint64_t now, uint64_t *last)
 {
@@ -53,9 +56,14 @@ static void collect_shard(struct node *n, uint32_t s)
     metrics_gauge_set(n->m.shard_term, s, (int64_t)st.term);
     metrics_gauge_set(n->m.shard_commit, s, (int64_t)st.commit_index);
     metrics_gauge_set(n->m.shard_applied, s, (int64_t)st.applied_index);
-    size_t at = (size_t)2 * s; /* entries, then commands */
+    size_t at = (size_t)SHARD_COUNTERS * s; /* entries, commands, snapshots, restores */
     counter_follow(n->m.shard_entries, s, gc.entries, n->m.shard_last + at);
     counter_follow(n->m.shard_commands, s, gc.commands, n->m.shard_last + at + 1);
+    counter_follow(n->m.shard_snapshots, s, gc.snapshots, n->m.shard_last + at + 2);
+    counter_follow(n->m.shard_restores, s, gc.restores, n->m.shard_last + at + 3);
+    metrics_gauge_set(n->m.shard_snap_ms, s, (int64_t)(gc.snapshot_last_us / 1000u));
+    metrics_gauge_set(n->m.shard_snap_bytes, s, (int64_t)gc.snapshot_last_bytes);
+    metrics_gauge_set(n->m.shard_restore_ms, s, (int64_t)(gc.restore_last_us / 1000u));
     metrics_gauge_set(n->m.shard_in_flight, s, gc.in_flight);
     metrics_gauge_set(n->m.shard_queued, s, gc.queued);
 }
@@ -95,6 +103,33 @@ static int register_shard_gauge(struct node *n, const char *name, const char *he
                                 struct metric **out)
 {
     return register_shard_metric(n, name, help, METRIC_GAUGE, out);
+}
+
+static int register_snapshot_metrics(struct node *n)
+{
+    int rc = register_shard_metric(n, "usher_shard_snapshots_total",
+                                   "Snapshots this replica took of its store.", METRIC_COUNTER,
+                                   &n->m.shard_snapshots);
+    if (rc == 0) {
+        rc = register_shard_metric(n, "usher_shard_restores_total",
+                                   "Snapshots loaded into the store (catch-up, restart).",
+                                   METRIC_COUNTER, &n->m.shard_restores);
+    }
+    if (rc == 0) {
+        rc = register_shard_gauge(n, "usher_shard_snapshot_last_ms",
+                                  "Time the last snapshot export held the loop.",
+                                  &n->m.shard_snap_ms);
+    }
+    if (rc == 0) {
+        rc = register_shard_gauge(n, "usher_shard_snapshot_last_bytes",
+                                  "Size of the last snapshot export.", &n->m.shard_snap_bytes);
+    }
+    if (rc == 0) {
+        rc = register_shard_gauge(n, "usher_shard_restore_last_ms",
+                                  "Time the last snapshot restore held the loop.",
+                                  &n->m.shard_restore_ms);
+    }
+    return rc;
 }
 
 static int register_all(struct node *n)
@@ -145,6 +180,9 @@ static int register_all(struct node *n)
     if (rc == 0) {
         rc = register_shard_gauge(n, "usher_shard_commands_queued",
                                   "Commands waiting for an entry.", &n->m.shard_queued);
+    }
+    if (rc == 0) {
+        rc = register_snapshot_metrics(n);
     }
     if (rc == 0) {
         struct metric_desc d = { .name = "usher_raft_connections_total",
@@ -209,7 +247,7 @@ static int status(void *ctx, char *buf, size_t size, size_t *len)
 int node_http_start(struct node *n, char *errmsg)
 {
     metrics_init(&n->metrics, collect, n);
-    n->m.shard_last = mem_calloc((size_t)2 * n->opts.shard_count, sizeof(uint64_t));
+    n->m.shard_last = mem_calloc((size_t)SHARD_COUNTERS * n->opts.shard_count, sizeof(uint64_t));
     if (n->m.shard_last == NULL || register_all(n) != 0) {
         metrics_close(&n->metrics);
         mem_free(n->m.shard_last);

@@ -28,7 +28,7 @@ static void check_read_request(uint8_t op, const uint8_t *payload, size_t len)
     if (codec_frame_read_decode(op, payload, len, &first) != 0) {
         return;
     }
-    uint8_t again[16];
+    uint8_t again[20]; /* the longest read payload, with its staleness bound */
     size_t again_len = 0;
     ASSERT(codec_frame_read_encode(op, &first, again, sizeof(again), &again_len) == 0);
     ASSERT(again_len == len);
@@ -37,6 +37,7 @@ static void check_read_request(uint8_t op, const uint8_t *payload, size_t len)
     ASSERT(codec_frame_read_decode(op, again, again_len, &second) == 0);
     ASSERT(first.event_id == second.event_id);
     ASSERT(first.arg == second.arg);
+    ASSERT(first.max_stale_ms == second.max_stale_ms);
 }
 
 static void check_list_request(const uint8_t *payload, size_t len)
