@@ -128,6 +128,7 @@ static void send_frame(struct conn *c, uint8_t op, uint64_t request_id, const ui
 void conn_reply(struct conn_request *req, uint16_t status, const uint8_t *payload, size_t len)
 {
     struct conn *c = req->conn;
+    node_request_done(c->node, req->op, status, req->start_ns);
     send_frame(c, req->op, req->request_id, req->trace_id, status, payload, len);
     ASSERT(c->inflight > 0);
     c->inflight--;

@@ -56,6 +56,7 @@ struct conn_request {
     uint64_t event_id;
     uint64_t arg; /* the second id of a read (hold, booking, customer, seat) */
     uint32_t shard;
+    uint64_t start_ns; /* uv_hrtime() when the frame was dispatched */
 };
 
 /* Accepts one pending connection from the node's listener. */

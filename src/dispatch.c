@@ -60,6 +60,7 @@ static void on_command_done(void *ctx, int status, const struct cmd_result *resu
         reply_refused(req, status != 0 ? status : USHER_NOT_LEADER);
         return;
     }
+    node_command_outcome(node_of(req), result->status);
     uint8_t bytes[USHER_RESULT_BYTES_MAX];
     size_t len = 0;
     int rc = codec_result_encode(result, bytes, sizeof(bytes), &len);
@@ -291,6 +292,7 @@ void dispatch_frame(struct conn *c, const struct proto_header *h, const uint8_t 
     }
     req->conn = c;
     req->request_id = h->request_id;
+    req->start_ns = uv_hrtime();
     req->op = h->op;
     memcpy(req->trace_id, h->trace_id, PROTO_TRACE_ID_BYTES);
     c->inflight++;

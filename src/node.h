@@ -86,6 +86,9 @@ struct node_metrics {
     struct metric *shard_in_flight; /* gauge */
     struct metric *shard_queued;    /* gauge */
     struct metric *raft_conns;      /* counter: the hub's connections by kind */
+    struct metric *request_ms;      /* histogram per op: dispatch to reply */
+    struct metric *replies;         /* counter per reply status code */
+    struct metric *outcomes;        /* counter per command outcome code */
     struct metric *shard_snapshots; /* counter */
     struct metric *shard_restores;  /* counter */
     struct metric *shard_snap_ms;   /* gauge: the last export's loop time */
@@ -152,6 +155,13 @@ USHER_MUST_CHECK int node_http_start(struct node *n, char *errmsg);
 
 /* Stops the HTTP port, then calls then(n) (maybe at once). */
 void node_http_stop(struct node *n, void (*then)(struct node *n));
+
+/* Records a reply: its latency (start_ns from uv_hrtime()) by op and its
+ * status code, in the metrics (node_http.c; nothing once they are closed). */
+void node_request_done(struct node *n, uint8_t op, uint16_t status, uint64_t start_ns);
+
+/* Records the outcome code of an applied command (OK, SEAT_TAKEN, ...). */
+void node_command_outcome(struct node *n, int status);
 
 /* Returns the group of a shard (< shard_count). */
 struct group *node_group(struct node *n, uint32_t shard);

@@ -91,6 +91,87 @@ static void collect(void *ctx)
 
 static const char *const hub_kinds[] = { "accepted", "refused", "dialed", "dial_failed" };
 
+/* Label values of the request metrics, in enum proto_op order. */
+static const char *const op_names[PROTO_OP_MAX + 1u] = {
+    "none",        "command",       "event_get",    "event_list", "availability", "hold_get",
+    "booking_get", "customer_list", "seat_history", "status",     "ping",
+};
+
+/* Every error code and its name, in enum usher_err order; a status maps to
+ * its index by code_index(). */
+#define ERR_CODE(name, value, msg) (value),
+#define ERR_NAME(name, value, msg) #name,
+static const int err_codes[] = { USHER_ERR_MAP(ERR_CODE) };
+static const char *const err_names[] = { USHER_ERR_MAP(ERR_NAME) };
+#undef ERR_CODE
+#undef ERR_NAME
+#define ERR_COUNT (sizeof(err_codes) / sizeof(err_codes[0]))
+
+static const uint64_t latency_bounds_us[] = { METRICS_LATENCY_BUCKETS_US };
+
+/* The label index of an error code; INTERNAL's for a code we do not know. */
+static uint32_t code_index(int code)
+{
+    uint32_t internal = 0;
+    for (uint32_t i = 0; i < ERR_COUNT; i++) {
+        if (err_codes[i] == code) {
+            return i;
+        }
+        internal = err_codes[i] == USHER_INTERNAL ? i : internal;
+    }
+    return internal;
+}
+
+void node_request_done(struct node *n, uint8_t op, uint16_t status, uint64_t start_ns)
+{
+    if (!n->http_started || n->m.request_ms == NULL) {
+        return; /* metrics closed (stopping) or never opened */
+    }
+    uint32_t o = op <= PROTO_OP_MAX ? op : 0u;
+    metrics_observe(n->m.request_ms, o, (uv_hrtime() - start_ns) / 1000u);
+    metrics_counter_add(n->m.replies, code_index(status), 1);
+}
+
+void node_command_outcome(struct node *n, int status)
+{
+    if (n->http_started && n->m.outcomes != NULL) {
+        metrics_counter_add(n->m.outcomes, code_index(status), 1);
+    }
+}
+
+static int register_request_metrics(struct node *n)
+{
+    struct metric_desc lat = { .name = "usher_request_duration_ms",
+                               .help = "Time from a request's dispatch to its reply, by op.",
+                               .type = METRIC_HISTOGRAM,
+                               .label_count = 1,
+                               .bounds = latency_bounds_us,
+                               .bound_count = METRICS_LATENCY_BUCKET_COUNT,
+                               .scale = 1000 };
+    lat.labels[0] =
+        (struct metric_label){ .key = "op", .count = PROTO_OP_MAX + 1u, .values = op_names };
+    struct metric_desc rep = { .name = "usher_replies_total",
+                               .help = "Replies by status (NOT_LEADER, BUSY, BAD_REQUEST, ...).",
+                               .type = METRIC_COUNTER,
+                               .label_count = 1 };
+    rep.labels[0] = (struct metric_label){ .key = "code", .count = ERR_COUNT, .values = err_names };
+    struct metric_desc out = {
+        .name = "usher_command_outcomes_total",
+        .help = "Applied commands by outcome (OK, SEAT_TAKEN, HOLD_EXPIRED, ...).",
+        .type = METRIC_COUNTER,
+        .label_count = 1
+    };
+    out.labels[0] = (struct metric_label){ .key = "code", .count = ERR_COUNT, .values = err_names };
+    int rc = metrics_register(&n->metrics, &lat, &n->m.request_ms);
+    if (rc == 0) {
+        rc = metrics_register(&n->metrics, &rep, &n->m.replies);
+    }
+    if (rc == 0) {
+        rc = metrics_register(&n->metrics, &out, &n->m.outcomes);
+    }
+    return rc;
+}
+
 static int register_shard_metric(struct node *n, const char *name, const char *help,
                                  enum metric_type type, struct metric **out)
 {
@@ -185,6 +266,9 @@ static int register_all(struct node *n)
         rc = register_snapshot_metrics(n);
     }
     if (rc == 0) {
+        rc = register_request_metrics(n);
+    }
+    if (rc == 0) {
         struct metric_desc d = { .name = "usher_raft_connections_total",
                                  .help = "Raft peer connections of the node's one Raft port, "
                                          "by outcome.",
@@ -269,10 +353,13 @@ static void on_http_stopped(struct http_server *s, void *ctx)
     struct node *n = ctx;
     void (*then)(struct node *) = n->http_then;
     (void)s;
+    n->http_started = false; /* before the close: no more observations */
     metrics_close(&n->metrics);
     mem_free(n->m.shard_last);
     n->m.shard_last = NULL;
-    n->http_started = false;
+    n->m.request_ms = NULL;
+    n->m.replies = NULL;
+    n->m.outcomes = NULL;
     then(n);
 }
 

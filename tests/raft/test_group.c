@@ -814,6 +814,70 @@ static void test_start_refuses_a_store_past_the_log(void **state)
     assert_non_null(strstr(errmsg, "past the raft log"));
 }
 
+/* Flips one byte in the middle of the newest closed segment of the shard's
+ * raft folder: the one raft_uv's auto-recovery would move aside (dropping
+ * its entries) if it were on. */
+static void segment_corrupt_newest(const char *dir)
+{
+    char raft_dir[TEMPDIR_PATH_MAX + 16];
+    (void)snprintf(raft_dir, sizeof(raft_dir), "%s/raft", dir);
+    DIR *d = opendir(raft_dir);
+    assert_non_null(d);
+    char newest[64] = "";
+    for (struct dirent *e = readdir(d); e != NULL; e = readdir(d)) {
+        /* Closed segments are named FIRST-LAST, 16 digits each. */
+        if (strlen(e->d_name) == 33 && e->d_name[16] == '-' && strcmp(e->d_name, newest) > 0) {
+            (void)snprintf(newest, sizeof(newest), "%s", e->d_name);
+        }
+    }
+    assert_int_equal(closedir(d), 0);
+    assert_true(newest[0] != '\0');
+    char path[TEMPDIR_PATH_MAX + 64];
+    (void)snprintf(path, sizeof(path), "%s/%s", raft_dir, newest);
+    FILE *f = fopen(path, "r+b");
+    assert_non_null(f);
+    assert_int_equal(fseek(f, 0, SEEK_END), 0);
+    long size = ftell(f);
+    assert_true(size > 64);
+    assert_int_equal(fseek(f, size / 2, SEEK_SET), 0);
+    int ch = fgetc(f);
+    assert_true(ch != EOF);
+    assert_int_equal(fseek(f, size / 2, SEEK_SET), 0);
+    assert_true(fputc(ch ^ 0x5a, f) != EOF);
+    assert_int_equal(fclose(f), 0);
+}
+
+/* Goal: a damaged Raft segment stops the shard at start with a message
+ * that names the problem and the documented recovery, and usher neither
+ * deletes nor moves any Raft file (auto-recovery is off). */
+static void test_start_refuses_a_corrupt_segment(void **state)
+{
+    struct tg *t = *state;
+    tg_serve(t);
+    tg_history(t);
+    tg_close(t);
+    segment_corrupt_newest(t->dir);
+    char before[TEMPDIR_PATH_MAX * 2];
+    char cmd[TEMPDIR_PATH_MAX + 64];
+    (void)snprintf(cmd, sizeof(cmd), "ls -l %s/raft | md5sum", t->dir);
+    FILE *p = popen(cmd, "r");
+    assert_non_null(p);
+    assert_non_null(fgets(before, sizeof(before), p));
+    assert_int_equal(pclose(p), 0);
+    tg_create(t);
+    char errmsg[USHER_ERRMSG_MAX] = "";
+    assert_int_equal(group_start(t->g, errmsg), USHER_STORAGE);
+    assert_non_null(strstr(errmsg, "raft_start"));
+    assert_non_null(strstr(errmsg, "Recovery"));
+    tg_close(t);
+    char after[TEMPDIR_PATH_MAX * 2];
+    p = popen(cmd, "r");
+    assert_non_null(p);
+    assert_non_null(fgets(after, sizeof(after), p));
+    assert_int_equal(pclose(p), 0);
+    assert_string_equal(before, after); /* same files, sizes and times */
+}
+
 /* Goal: bad options are refused before anything is opened. */
 static void test_create_refuses_bad_options(void **state)
 {
@@ -1049,6 +1113,8 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_close_answers_entries_in_flight_once, tg_setup,
                                         tg_teardown),
         cmocka_unit_test_setup_teardown(test_created_group_closes_without_start, tg_setup,
+                                        tg_teardown),
+        cmocka_unit_test_setup_teardown(test_start_refuses_a_corrupt_segment, tg_setup,
                                         tg_teardown),
         cmocka_unit_test_setup_teardown(test_start_refuses_a_store_past_the_log, tg_setup,
                                         tg_teardown),
