@@ -10,3 +10,14 @@ tests_raft_test_group_LDADD = raft/libgroup.la src/libinv.la $(CMOCKA_LIBS) $(RA
 	$(UV_LIBS)
 # Valgrind suppressions for libraft's own uninitialised bytes (docs/RAFT.md).
 EXTRA_DIST += tests/raft/libraft.supp
+
+# Deterministic multi-replica tests: raft_fixture (in libraft.so) around the
+# real fsm, one LMDB store per replica in its own temp dir.
+check_PROGRAMS += tests/raft/test_fixture
+TESTS += tests/raft/test_fixture
+tests_raft_test_fixture_SOURCES = tests/raft/test_fixture.c \
+	tests/lib/invfix.c tests/lib/invfix.h tests/lib/tempdir.c tests/lib/tempdir.h
+tests_raft_test_fixture_CFLAGS = $(AM_CFLAGS) $(CMOCKA_CFLAGS) -I$(srcdir)/raft \
+	-I$(srcdir)/tests/lib $(RAFT_CFLAGS) $(UV_CFLAGS)
+tests_raft_test_fixture_LDADD = raft/libgroup.la src/libinv.la $(CMOCKA_LIBS) $(RAFT_LIBS) \
+	$(UV_LIBS)

@@ -23,6 +23,25 @@
 #include <raft.h>
 #include <uv.h>
 
+/* libraft 0.15 leaks one 80-byte allocation when raft_start fails to load
+ * a damaged segment (an error path of its loader): LeakSanitizer is told
+ * to ignore what that one call allocates, and nothing else. */
+#if defined(__SANITIZE_ADDRESS__)
+#define TG_ASAN 1
+#elif defined(__has_feature)
+#if __has_feature(address_sanitizer)
+#define TG_ASAN 1
+#endif
+#endif
+#ifdef TG_ASAN
+#include <sanitizer/lsan_interface.h>
+#define TG_LEAKS_IGNORED_BEGIN() __lsan_disable()
+#define TG_LEAKS_IGNORED_END()   __lsan_enable()
+#else
+#define TG_LEAKS_IGNORED_BEGIN() ((void)0)
+#define TG_LEAKS_IGNORED_END()   ((void)0)
+#endif
+
 #include "batch.h"
 #include "codec.h"
 #include "fsm.h"
@@ -866,7 +885,10 @@ static void test_start_refuses_a_corrupt_segment(void **state)
     assert_int_equal(pclose(p), 0);
     tg_create(t);
     char errmsg[USHER_ERRMSG_MAX] = "";
-    assert_int_equal(group_start(t->g, errmsg), USHER_STORAGE);
+    TG_LEAKS_IGNORED_BEGIN();
+    int rc = group_start(t->g, errmsg);
+    TG_LEAKS_IGNORED_END();
+    assert_int_equal(rc, USHER_STORAGE);
     assert_non_null(strstr(errmsg, "raft_start"));
     assert_non_null(strstr(errmsg, "Recovery"));
     tg_close(t);
