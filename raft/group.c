@@ -40,6 +40,7 @@
 #include "batch.h"
 #include "codec.h"
 #include "fsm.h"
+#include "io_guard.h"
 #include "limits.h"
 #include "logger.h"
 #include "mem.h"
@@ -101,7 +102,7 @@ struct group {
     char dir[GROUP_PATH_BYTES];
     struct inv *inv;
     struct raft raft;
-    struct raft_io io;
+    struct io_guard io; /* raft_uv's io behind the guards of io_guard.h */
     struct raft_uv_transport transport;
     struct transport transport_impl;
     uint64_t voters[GROUP_VOTERS_MAX];
@@ -549,22 +550,23 @@ static int raft_io_setup(struct group *g, char *errmsg)
         return rc;
     }
     transport_init(&g->transport, &g->transport_impl, g->o.hub, g->o.shard);
-    int rv = raft_uv_init(&g->io, g->loop, raft_dir, &g->transport);
+    int rv = raft_uv_init(&g->io.io, g->loop, raft_dir, &g->transport);
     if (rv != 0) {
         (void)snprintf(errmsg, USHER_ERRMSG_MAX, "raft_uv_init %.100s: %.120s", raft_dir,
-                       g->io.errmsg);
+                       g->io.io.errmsg);
         return USHER_STORAGE;
     }
     g->io_inited = true;
-    raft_uv_set_segment_size(&g->io, GROUP_SEGMENT_BYTES);
+    raft_uv_set_segment_size(&g->io.io, GROUP_SEGMENT_BYTES);
     /* raft_uv's fixed redial delay; the hub adds a growing backoff per
      * peer on top (hub.h), so a lost peer is found again quickly. */
-    raft_uv_set_connect_retry_delay(&g->io, GROUP_REDIAL_MS);
+    raft_uv_set_connect_retry_delay(&g->io.io, GROUP_REDIAL_MS);
     /* Never move corrupt tail segments aside on our own: that silently
      * drops entries (RAFT-NOTES §1.6). A node that cannot load stops. */
-    raft_uv_set_auto_recovery(&g->io, false);
-    g->io_close = g->io.close;
-    g->io.close = io_close_once;
+    raft_uv_set_auto_recovery(&g->io.io, false);
+    g->io_close = g->io.io.close;
+    g->io.io.close = io_close_once;
+    io_guard_install(&g->io, g->o.shard, g->o.log);
     return 0;
 }
 
@@ -577,7 +579,7 @@ static int raft_setup(struct group *g, char *errmsg)
     fsm_init(&g->fsm, &g->raft, g->inv, g->o.shard, g->store_kept);
     char address[32];
     (void)snprintf(address, sizeof(address), "node-%llu", (unsigned long long)g->o.node_id);
-    int rv = raft_init(&g->raft, &g->io, &g->fsm.raft_fsm, g->o.node_id, address);
+    int rv = raft_init(&g->raft, &g->io.io, &g->fsm.raft_fsm, g->o.node_id, address);
     if (rv != 0) {
         (void)snprintf(errmsg, USHER_ERRMSG_MAX, "raft_init: %s", raft_errmsg(&g->raft));
         return USHER_STORAGE;
@@ -650,7 +652,7 @@ static void group_free(struct group *g)
 static void on_create_undone(struct raft *r)
 {
     struct group *g = r->data;
-    raft_uv_close(&g->io);
+    raft_uv_close(&g->io.io);
     group_free(g);
 }
 
@@ -685,7 +687,7 @@ int group_create(uv_loop_t *loop, const struct group_options *o, struct group **
         return rc;
     }
     if (g->io_inited) {
-        raft_uv_close(&g->io);
+        raft_uv_close(&g->io.io);
     }
     group_free(g);
     return rc;
@@ -914,7 +916,7 @@ void group_destroy(struct group *g)
 {
     ASSERT(g->state == GROUP_CLOSED);
     ASSERT(g->inv == NULL);
-    raft_uv_close(&g->io);
+    raft_uv_close(&g->io.io);
     mem_free(g->reads);
     mem_free(g);
 }

@@ -21,3 +21,11 @@ tests_raft_test_fixture_CFLAGS = $(AM_CFLAGS) $(CMOCKA_CFLAGS) -I$(srcdir)/raft 
 	-I$(srcdir)/tests/lib $(RAFT_CFLAGS) $(UV_CFLAGS)
 tests_raft_test_fixture_LDADD = raft/libgroup.la src/libinv.la $(CMOCKA_LIBS) $(RAFT_LIBS) \
 	$(UV_LIBS)
+
+# The guards around raft_uv's append and send (raft/io_guard.h), over a
+# stand-in raft_io.
+check_PROGRAMS += tests/raft/test_io_guard
+TESTS += tests/raft/test_io_guard
+tests_raft_test_io_guard_SOURCES = tests/raft/test_io_guard.c
+tests_raft_test_io_guard_CFLAGS = $(AM_CFLAGS) $(CMOCKA_CFLAGS) -I$(srcdir)/raft $(RAFT_CFLAGS)
+tests_raft_test_io_guard_LDADD = raft/libgroup.la $(CMOCKA_LIBS) $(RAFT_LIBS)

@@ -1,0 +1,91 @@
+/*
+ * The append and send guards of io_guard.h.
+ */
+#include "io_guard.h"
+
+#include <stddef.h>
+#include <stdio.h>
+#include <stdlib.h>
+
+#include "assertion.h"
+#include "logger.h"
+#include "mem.h"
+
+/* One append in flight: raft's request and callback, behind our own. */
+struct guarded_append {
+    struct raft_io_append inner; /* what raft_uv sees */
+    struct raft_io_append *outer;
+    raft_io_append_cb cb;
+    struct io_guard *guard;
+};
+
+static struct io_guard *guard_of(struct raft_io *io)
+{
+    return (struct io_guard *)((char *)io - offsetof(struct io_guard, io));
+}
+
+static void on_append_done(struct raft_io_append *inner, int status)
+{
+    struct guarded_append *a = inner->data;
+    struct io_guard *g = a->guard;
+    if (status != 0 && status != RAFT_CANCELED) {
+        /* STYLE.md 4.7: a storage failure stops the node; its log on disk
+         * is whole up to the last write that succeeded. */
+        if (g->log != NULL) {
+            logger_fatal(g->log, "raft log write failed: stopping the node",
+                         LOG_U64("shard", g->shard), LOG_STR("error", raft_strerror(status)),
+                         LOG_I64("status", status));
+        }
+        (void)fprintf(stderr, "usherd: shard %u: raft log write failed: %s\n", g->shard,
+                      raft_strerror(status));
+        abort();
+    }
+    struct raft_io_append *outer = a->outer;
+    raft_io_append_cb cb = a->cb;
+    mem_free(a);
+    cb(outer, status);
+}
+
+static int guarded_append(struct raft_io *io, struct raft_io_append *req,
+                          const struct raft_entry entries[], unsigned n, raft_io_append_cb cb)
+{
+    struct io_guard *g = guard_of(io);
+    struct guarded_append *a = mem_alloc(sizeof(*a));
+    if (a == NULL) {
+        return RAFT_NOMEM; /* raft fails the entries it was appending */
+    }
+    a->inner.data = a;
+    a->outer = req;
+    a->cb = cb;
+    a->guard = g;
+    req->cb = cb;
+    int rv = g->append(io, &a->inner, entries, n, on_append_done);
+    if (rv != 0) {
+        mem_free(a);
+    }
+    return rv;
+}
+
+static int guarded_send(struct raft_io *io, struct raft_io_send *req,
+                        const struct raft_message *message, raft_io_send_cb cb)
+{
+    struct io_guard *g = guard_of(io);
+    if (message->server_id == 0 || message->server_address == NULL) {
+        g->sends_refused++;
+        return RAFT_NOCONNECTION;
+    }
+    return g->send(io, req, message, cb);
+}
+
+void io_guard_install(struct io_guard *g, uint32_t shard, const struct logger *log)
+{
+    ASSERT(g->io.append != NULL && g->io.send != NULL);
+    ASSERT(g->io.append != guarded_append); /* installed once */
+    g->append = g->io.append;
+    g->send = g->io.send;
+    g->shard = shard;
+    g->log = log;
+    g->sends_refused = 0;
+    g->io.append = guarded_append;
+    g->io.send = guarded_send;
+}

@@ -1,0 +1,194 @@
+/*
+ * The guards of raft/io_guard.h over a stand-in raft_io whose append and
+ * send only record what they were asked (no disk, no network):
+ *
+ *   - an append's outcome 0 or RAFT_CANCELED reaches raft's own request
+ *     and callback, and the guard's memory goes (ASan checks);
+ *   - an append that fails synchronously fails the same way;
+ *   - an append that completes with a write error aborts the process
+ *     (in a child: the parent sees SIGABRT);
+ *   - a message to server id 0 or without an address is refused and
+ *     never reaches the transport; others pass.
+ */
+#include <setjmp.h>
+#include <signal.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <cmocka.h>
+#include <raft.h>
+
+#include "io_guard.h"
+
+/* What the stand-in io saw. */
+struct fake {
+    struct io_guard guard;
+    struct raft_io_append *append_req; /* the guard's request, to complete later */
+    raft_io_append_cb append_cb;
+    unsigned append_n;
+    int append_rv; /* what append returns */
+    unsigned sends;
+};
+
+/* What raft's callback saw. */
+struct seen {
+    unsigned calls;
+    int status;
+    struct raft_io_append *req;
+};
+
+static struct fake *fake_of(struct raft_io *io)
+{
+    return (struct fake *)((char *)io - offsetof(struct fake, guard) -
+                           offsetof(struct io_guard, io));
+}
+
+static int fake_append(struct raft_io *io, struct raft_io_append *req,
+                       const struct raft_entry entries[], unsigned n, raft_io_append_cb cb)
+{
+    struct fake *f = fake_of(io);
+    (void)entries;
+    f->append_req = req;
+    f->append_cb = cb;
+    f->append_n = n;
+    return f->append_rv;
+}
+
+static int fake_send(struct raft_io *io, struct raft_io_send *req,
+                     const struct raft_message *message, raft_io_send_cb cb)
+{
+    (void)req;
+    (void)message;
+    (void)cb;
+    fake_of(io)->sends++;
+    return 0;
+}
+
+static void fake_init(struct fake *f)
+{
+    memset(f, 0, sizeof(*f));
+    f->guard.io.append = fake_append;
+    f->guard.io.send = fake_send;
+    io_guard_install(&f->guard, 5, NULL);
+}
+
+static void on_appended(struct raft_io_append *req, int status)
+{
+    struct seen *s = req->data;
+    s->calls++;
+    s->status = status;
+    s->req = req;
+}
+
+/* Starts an append of one entry through the guard. */
+static int append_one(struct fake *f, struct raft_io_append *req, struct seen *s)
+{
+    static struct raft_entry entry; /* the stand-in never reads it */
+    req->data = s;
+    return f->guard.io.append(&f->guard.io, req, &entry, 1, on_appended);
+}
+
+/* Goal: a successful or cancelled append reaches raft's request and
+ * callback once, with its status. */
+static void test_append_outcomes_pass_through(void **state)
+{
+    (void)state;
+    const int outcomes[] = { 0, RAFT_CANCELED };
+    for (size_t i = 0; i < sizeof(outcomes) / sizeof(outcomes[0]); i++) {
+        struct fake f;
+        fake_init(&f);
+        struct raft_io_append req;
+        struct seen s = { 0 };
+        assert_int_equal(append_one(&f, &req, &s), 0);
+        assert_int_equal(f.append_n, 1);
+        assert_ptr_not_equal(f.append_req, &req); /* the guard's own request */
+        assert_int_equal(s.calls, 0);
+        f.append_cb(f.append_req, outcomes[i]);
+        assert_int_equal(s.calls, 1);
+        assert_int_equal(s.status, outcomes[i]);
+        assert_ptr_equal(s.req, &req);
+    }
+}
+
+/* Goal: an append raft_uv refuses at once is refused the same way, and
+ * raft's callback is not called. */
+static void test_append_refused_at_once(void **state)
+{
+    (void)state;
+    struct fake f;
+    fake_init(&f);
+    f.append_rv = RAFT_IOERR;
+    struct raft_io_append req;
+    struct seen s = { 0 };
+    assert_int_equal(append_one(&f, &req, &s), RAFT_IOERR);
+    assert_int_equal(s.calls, 0);
+}
+
+/* Goal: a write that fails after it started stops the process (SIGABRT)
+ * instead of letting raft carry on with a log it did not write. */
+static void test_failed_write_aborts(void **state)
+{
+    (void)state;
+    const int failures[] = { RAFT_IOERR, RAFT_NOSPACE };
+    for (size_t i = 0; i < sizeof(failures) / sizeof(failures[0]); i++) {
+        pid_t pid = fork();
+        assert_true(pid >= 0);
+        if (pid == 0) {
+            struct fake f;
+            fake_init(&f);
+            struct raft_io_append req;
+            struct seen s = { 0 };
+            if (append_one(&f, &req, &s) != 0) {
+                _exit(3);
+            }
+            (void)freopen("/dev/null", "w", stderr); /* the fatal line is expected */
+            f.append_cb(f.append_req, failures[i]);
+            _exit(s.calls == 1 ? 4 : 5); /* reached only if the guard let it through */
+        }
+        int status = 0;
+        assert_int_equal(waitpid(pid, &status, 0), pid);
+        assert_true(WIFSIGNALED(status));
+        assert_int_equal(WTERMSIG(status), SIGABRT);
+    }
+}
+
+/* Goal: a message to nobody (id 0 or no address, libraft 0.15 #339) is
+ * refused and counted; a message to a peer goes to the transport. */
+static void test_send_to_nobody_is_refused(void **state)
+{
+    (void)state;
+    struct fake f;
+    fake_init(&f);
+    struct raft_io_send req;
+    struct raft_message m;
+    memset(&m, 0, sizeof(m));
+    m.type = RAFT_IO_APPEND_ENTRIES_RESULT;
+    m.server_id = 0;
+    m.server_address = "node-0";
+    assert_int_equal(f.guard.io.send(&f.guard.io, &req, &m, NULL), RAFT_NOCONNECTION);
+    m.server_id = 2;
+    m.server_address = NULL;
+    assert_int_equal(f.guard.io.send(&f.guard.io, &req, &m, NULL), RAFT_NOCONNECTION);
+    assert_int_equal(f.sends, 0);
+    assert_int_equal(f.guard.sends_refused, 2);
+    m.server_address = "node-2";
+    assert_int_equal(f.guard.io.send(&f.guard.io, &req, &m, NULL), 0);
+    assert_int_equal(f.sends, 1);
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_append_outcomes_pass_through),
+        cmocka_unit_test(test_append_refused_at_once),
+        cmocka_unit_test(test_failed_write_aborts),
+        cmocka_unit_test(test_send_to_nobody_is_refused),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}
