@@ -273,7 +273,11 @@ static void on_not_leader(struct usher_call *call, const struct proto_error *e)
     if (e->text[0] != '\0' && usher_route_peer_add(&c->route, e->text, &hint) != 0) {
         hint = ROUTE_NONE; /* not an address, or no room: ask around instead */
     }
-    if (hint != ROUTE_NONE && hint != call->node) {
+    /* A hint naming a node that just failed us (a leader that stopped
+     * answering, which the others have not noticed yet) is not followed at
+     * once: back off and ask around until an election names another. */
+    if (hint != ROUTE_NONE && hint != call->node &&
+        !usher_route_is_avoided(&c->route, hint, uv_now(c->loop))) {
         usher_route_leader_set(&c->route, call->event_id, hint);
         call->prefer = hint;
         call_retry(call, USHER_NOT_LEADER, 0, true);
@@ -398,6 +402,10 @@ static void call_wake(struct usher_call *call, uint64_t now)
         }
         return;
     case CALL_SENT:
+        /* No answer in time: the node may be frozen or cut off (a paused
+         * leader). Avoid it for a while and forget it as a leader, so the
+         * retry asks another node instead of waiting on it again. */
+        usher_route_peer_failed(&c->route, call->node, now, c->backoff_max_ms);
         call_retry(call, USHER_TIMEOUT, 0, false);
         return;
     case CALL_NEW:

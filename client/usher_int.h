@@ -142,6 +142,9 @@ USHER_MUST_CHECK int usher_route_peer_add(struct usher_route *r, const char *add
  * next one not avoided, else the one avoided the shortest. */
 uint32_t usher_route_pick(const struct usher_route *r, uint64_t event_id, uint64_t now_ms);
 
+/* True while peer is avoided after a failure (usher_route_peer_failed()). */
+bool usher_route_is_avoided(const struct usher_route *r, uint32_t peer, uint64_t now_ms);
+
 /* Records peer as the leader of event_id's shard (no-op until the shard
  * count is known). */
 void usher_route_leader_set(struct usher_route *r, uint64_t event_id, uint32_t peer);

@@ -94,6 +94,12 @@ static bool avoided(const struct usher_route *r, uint32_t peer, uint64_t now_ms)
     return r->peers[peer].down_until_ms > now_ms;
 }
 
+bool usher_route_is_avoided(const struct usher_route *r, uint32_t peer, uint64_t now_ms)
+{
+    ASSERT(peer < r->peer_count);
+    return avoided(r, peer, now_ms);
+}
+
 uint32_t usher_route_pick(const struct usher_route *r, uint64_t event_id, uint64_t now_ms)
 {
     ASSERT(r->peer_count > 0);

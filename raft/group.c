@@ -72,6 +72,9 @@ static_assert(GROUP_ENTRY_BYTES_MAX <= USHER_BATCH_BYTES_MAX, "an entry is a bat
 #define GROUP_DIR_LEN_MAX 880u
 #define GROUP_PATH_BYTES  1024u
 
+/* Time before an unanswered InstallSnapshot is sent again. */
+#define GROUP_INSTALL_SNAPSHOT_TIMEOUT_MS 5000u
+
 /* raft_uv's redial delay after a failed connection. */
 #define GROUP_REDIAL_MS 100u
 
@@ -590,6 +593,14 @@ static int raft_setup(struct group *g, char *errmsg)
     raft_set_heartbeat_timeout(&g->raft, g->o.heartbeat_timeout_ms);
     raft_set_snapshot_threshold(&g->raft, (unsigned)g->o.snapshot_threshold);
     raft_set_snapshot_trailing(&g->raft, (unsigned)g->o.snapshot_trailing);
+    /* An InstallSnapshot that gets no answer (the follower dropped it while
+     * taking its own snapshot) is sent again after this, not after libraft's
+     * 30 s default: a restarted replica otherwise stalls that long. */
+    raft_set_install_snapshot_timeout(&g->raft, GROUP_INSTALL_SNAPSHOT_TIMEOUT_MS);
+    /* Pre-vote: a replica that was away (restarted, cut off) asks whether it
+     * could win before it raises its term, so its return does not depose a
+     * working leader (an extra election each time a node comes back). */
+    raft_set_pre_vote(&g->raft, true);
     /* A new folder gets the cluster's voters as its first configuration
      * (the same on every node); raft_uv refuses (CANTBOOTSTRAP) once it
      * holds a term. */

@@ -356,8 +356,13 @@ static void on_transfer_done(struct group *g, void *ctx)
     n->transfers_out--;
     struct proto_shard_status st;
     group_status(g, &st);
-    logger_info(n->log, "leadership handed over", LOG_U64("shard", st.shard),
-                LOG_U64("leader", st.leader_id));
+    if (st.leader_id == n->opts.node_id) {
+        /* libraft calls back after an election timeout without a taker. */
+        logger_warn(n->log, "leadership not handed over in time", LOG_U64("shard", st.shard));
+    } else {
+        logger_info(n->log, "leadership handed over", LOG_U64("shard", st.shard),
+                    LOG_U64("leader", st.leader_id));
+    }
     if (n->transfers_out == 0) {
         close_groups(n);
     }
