@@ -101,42 +101,83 @@ static int fsm_apply(struct raft_fsm *rf, const struct raft_buffer *buf, void **
     return 0;
 }
 
-/* Synchronous snapshot (issue 3): the export is taken on the loop thread
- * and raft_uv writes it on the thread pool. The buffer array is the fsm's
- * own (raft allows one snapshot at a time); finalize frees the bytes. */
+/* Snapshots are taken in three steps (FSM version 3, RAFT-NOTES §1.1):
+ *
+ *   snapshot()           loop   open a read txn fixed at the applied index
+ *   snapshot_async()     pool   serialise it (the loop keeps applying)
+ *   snapshot_finalize()  loop   free the bytes, close the txn
+ *
+ * raft calls finalize after every successful snapshot(), whatever happens
+ * next (libraft 0.15 src/replication.c takeSnapshot*). The pool thread
+ * touches only the snapshot's txn, its buffer and the async_* fields,
+ * which the loop reads in finalize, after the work has ended. */
+static int fsm_snapshot_async(struct raft_fsm *rf, struct raft_buffer *bufs[], unsigned *n_bufs);
+
 static int fsm_snapshot(struct raft_fsm *rf, struct raft_buffer *bufs[], unsigned *n_bufs)
 {
     struct fsm *f = rf->data;
+    ASSERT(f->snap == NULL);
     ASSERT(f->snapshot_buf.base == NULL);
+    int rc = inv_snapshot_begin(f->inv, &f->snap);
+    if (rc != 0) {
+        f->snap = NULL;
+        return rc == USHER_NOMEM ? RAFT_NOMEM : RAFT_IOERR; /* raft retries later */
+    }
+    /* The txn's index may differ from raft's last_applied: behind by the
+     * barrier and configuration entries raft applies without the fsm, ahead
+     * while raft replays entries a kept store already has. Both are
+     * restored correctly (fsm_restore, and fsm_apply's STALE_INDEX skip). */
+    *bufs = NULL;
+    *n_bufs = 0;
+    f->async_us = 0;
+    f->async_bytes = 0;
+    if (f->async) {
+        return 0;
+    }
+    /* Synchronous mode: the bytes now, on this thread. */
+    rc = fsm_snapshot_async(rf, bufs, n_bufs);
+    if (rc != 0) {
+        inv_snapshot_end(f->snap); /* raft calls no finalize after a failure */
+        f->snap = NULL;
+    }
+    return rc;
+}
+
+static int fsm_snapshot_async(struct raft_fsm *rf, struct raft_buffer *bufs[], unsigned *n_bufs)
+{
+    struct fsm *f = rf->data;
+    ASSERT(f->snap != NULL);
     uint8_t *data = NULL;
     size_t len = 0;
     uint64_t start_ns = uv_hrtime();
-    int rc = inv_snapshot_export(f->inv, &data, &len);
-    f->counters.snapshot_last_us = (uv_hrtime() - start_ns) / 1000u;
-    if (rc == USHER_NOMEM) {
-        return RAFT_NOMEM;
-    }
+    int rc = inv_snapshot_write(f->snap, &data, &len);
+    f->async_us = (uv_hrtime() - start_ns) / 1000u;
     if (rc != 0) {
-        return RAFT_IOERR; /* raft retries at the next threshold */
+        return rc == USHER_NOMEM ? RAFT_NOMEM : RAFT_IOERR;
     }
     ASSERT(len > 0);
+    f->async_bytes = len;
     f->snapshot_buf.base = data;
     f->snapshot_buf.len = len;
     *bufs = &f->snapshot_buf;
     *n_bufs = 1;
-    f->counters.snapshots++;
-    f->counters.snapshot_last_bytes = len;
     return 0;
 }
 
 static int fsm_snapshot_finalize(struct raft_fsm *rf, struct raft_buffer *bufs[], unsigned *n_bufs)
 {
     struct fsm *f = rf->data;
-    ASSERT(*bufs == &f->snapshot_buf);
-    ASSERT(*n_bufs == 1);
+    ASSERT(*bufs == NULL || *bufs == &f->snapshot_buf);
+    if (f->snapshot_buf.base != NULL) {
+        f->counters.snapshots++;
+        f->counters.snapshot_last_us = f->async_us;
+        f->counters.snapshot_last_bytes = f->async_bytes;
+    }
     mem_free(f->snapshot_buf.base);
     f->snapshot_buf.base = NULL;
     f->snapshot_buf.len = 0;
+    inv_snapshot_end(f->snap);
+    f->snap = NULL;
     *bufs = NULL;
     *n_bufs = 0;
     return 0;
@@ -189,7 +230,8 @@ static int fsm_restore(struct raft_fsm *rf, struct raft_buffer *buf)
     return 0;
 }
 
-void fsm_init(struct fsm *f, struct raft *r, struct inv *inv, uint32_t shard, bool store_kept)
+void fsm_init(struct fsm *f, struct raft *r, struct inv *inv, uint32_t shard, bool store_kept,
+              bool async_snapshots)
 {
     ASSERT(r != NULL);
     ASSERT(inv != NULL);
@@ -198,13 +240,16 @@ void fsm_init(struct fsm *f, struct raft *r, struct inv *inv, uint32_t shard, bo
     f->inv = inv;
     f->shard = shard;
     f->store_kept = store_kept;
-    /* Version 2: snapshot_finalize frees the export. Version 3 (async)
-     * would need io.version = 2 forced (RAFT-NOTES §1.1); not used yet. */
-    f->raft_fsm.version = 2;
+    f->async = async_snapshots;
+    /* Version 3: the export is serialised on the thread pool; raft_uv
+     * must say io.version = 2 for raft_init to accept it (group.c forces
+     * it, RAFT-NOTES §1.1). Version 2: synchronous. snapshot_finalize
+     * frees the export either way. */
+    f->raft_fsm.version = async_snapshots ? 3 : 2;
     f->raft_fsm.data = f;
     f->raft_fsm.apply = fsm_apply;
     f->raft_fsm.snapshot = fsm_snapshot;
     f->raft_fsm.restore = fsm_restore;
     f->raft_fsm.snapshot_finalize = fsm_snapshot_finalize;
-    f->raft_fsm.snapshot_async = NULL;
+    f->raft_fsm.snapshot_async = async_snapshots ? fsm_snapshot_async : NULL;
 }

@@ -54,7 +54,7 @@ struct fsm_counters {
     uint64_t snapshots;        /* snapshots exported */
     uint64_t restores_loaded;  /* snapshots loaded into the store */
     uint64_t restores_skipped; /* snapshots the kept store was already past */
-    uint64_t snapshot_last_us; /* time the last export held the loop */
+    uint64_t snapshot_last_us; /* time the last export took (on the thread pool) */
     uint64_t snapshot_last_bytes;
     uint64_t restore_last_us; /* time the last restore held the loop */
 };
@@ -65,17 +65,32 @@ struct fsm {
     struct inv *inv;          /* borrowed: the shard's store */
     uint32_t shard;           /* for the fatal log line */
     bool store_kept;          /* the store survived a clean shutdown */
+    bool async;               /* snapshots serialised on the thread pool (FSM v3) */
     struct fsm_counters counters;
     struct raft_buffer snapshot_buf; /* the export being written (one at a time) */
+    struct inv_snapshot *snap;       /* between snapshot() and snapshot_finalize() */
+    uint64_t async_us;               /* written by the pool thread, read at finalize */
+    uint64_t async_bytes;
     struct fsm_output out;
 };
+
+/* True while a snapshot is being taken: the store must stay open (and raft
+ * must not be closed) until snapshot_finalize() ran. */
+static inline bool fsm_snapshot_busy(const struct fsm *f)
+{
+    return f->snap != NULL;
+}
 
 /*
  * Initialises f (caller-owned; it must stay valid until raft's close
  * callback) for raft r and store inv, both borrowed. store_kept says the
  * store was kept from a clean shutdown (group.c), which allows skipping a
- * snapshot it is already past.
+ * snapshot it is already past. async_snapshots: serialise snapshots on the
+ * thread pool (FSM version 3; usherd), else on the calling thread (version
+ * 2; the raft_fixture tests, whose io stalls a second asynchronous snapshot
+ * in libraft 0.15).
  */
-void fsm_init(struct fsm *f, struct raft *r, struct inv *inv, uint32_t shard, bool store_kept);
+void fsm_init(struct fsm *f, struct raft *r, struct inv *inv, uint32_t shard, bool store_kept,
+              bool async_snapshots);
 
 #endif

@@ -137,6 +137,7 @@ struct group {
     bool io_closed;
     bool leader_barrier_out;
     bool transfer_out;
+    bool close_waits_snapshot; /* CLOSING: raft closes once the snapshot is written */
     bool read_barrier_out;
     bool sweep_pending;
     bool sweep_again;
@@ -486,9 +487,19 @@ static void on_sweep_timer(uv_timer_t *t)
 
 /* ---- The per-turn hook ---- */
 
+static void close_raft(struct group *g, bool started);
+
 static void on_prepare(uv_prepare_t *h)
 {
     struct group *g = h->data;
+    if (g->state == GROUP_CLOSING) {
+        ASSERT(g->close_waits_snapshot);
+        if (!fsm_snapshot_busy(&g->fsm)) {
+            g->close_waits_snapshot = false;
+            close_raft(g, true);
+        }
+        return;
+    }
     ASSERT(g->state == GROUP_RUNNING);
     role_poll(g);
     if (g->role != GROUP_ROLE_SERVING) {
@@ -567,6 +578,10 @@ static int raft_io_setup(struct group *g, char *errmsg)
     /* Never move corrupt tail segments aside on our own: that silently
      * drops entries (RAFT-NOTES §1.6). A node that cannot load stops. */
     raft_uv_set_auto_recovery(&g->io.io, false);
+    /* raft_uv implements async_work but reports version 1, and raft_init
+     * refuses a version 3 FSM (async snapshots) from such an io: libraft
+     * 0.15 src/uv.c, RAFT-NOTES §1.1. */
+    g->io.io.version = 2;
     g->io_close = g->io.io.close;
     g->io.io.close = io_close_once;
     io_guard_install(&g->io, g->o.shard, g->o.log);
@@ -579,7 +594,7 @@ static int raft_setup(struct group *g, char *errmsg)
     if (rc != 0) {
         return rc;
     }
-    fsm_init(&g->fsm, &g->raft, g->inv, g->o.shard, g->store_kept);
+    fsm_init(&g->fsm, &g->raft, g->inv, g->o.shard, g->store_kept, true);
     char address[32];
     (void)snprintf(address, sizeof(address), "node-%llu", (unsigned long long)g->o.node_id);
     int rv = raft_init(&g->raft, &g->io.io, &g->fsm.raft_fsm, g->o.node_id, address);
@@ -784,6 +799,7 @@ void group_counters(struct group *g, struct group_counters *out)
     out->snapshot_last_bytes = g->fsm.counters.snapshot_last_bytes;
     out->restores = g->fsm.counters.restores_loaded;
     out->restore_last_us = g->fsm.counters.restore_last_us;
+    out->snapshot_busy = fsm_snapshot_busy(&g->fsm);
 }
 
 uint64_t group_leader(struct group *g)
@@ -901,6 +917,19 @@ static void on_raft_closed(struct raft *r)
     close_maybe_finish(g);
 }
 
+/* The last steps of a close: the group's handles, then raft. */
+static void close_raft(struct group *g, bool started)
+{
+    if (started) {
+        uv_close((uv_handle_t *)&g->prepare, on_handle_closed);
+        uv_close((uv_handle_t *)&g->sweep_timer, on_handle_closed);
+    }
+    /* Entries and barriers in flight are answered inside raft_close with
+     * LEADERSHIPLOST (RAFT-NOTES pitfall 14): entries NOT_LEADER (they may
+     * be in the log), barriers nothing more. */
+    raft_close(&g->raft, on_raft_closed);
+}
+
 void group_close(struct group *g, group_close_cb cb, void *ctx)
 {
     ASSERT(g->state == GROUP_CREATED || g->state == GROUP_RUNNING);
@@ -913,14 +942,14 @@ void group_close(struct group *g, group_close_cb cb, void *ctx)
     }
     batch_fail(&g->batch, USHER_SHUTTING_DOWN);
     reads_fail(g, USHER_SHUTTING_DOWN);
-    if (started) {
-        uv_close((uv_handle_t *)&g->prepare, on_handle_closed);
-        uv_close((uv_handle_t *)&g->sweep_timer, on_handle_closed);
+    if (started && fsm_snapshot_busy(&g->fsm)) {
+        /* A snapshot is being written on the thread pool from a read txn
+         * of the store: raft and the store stay open until its finalize;
+         * the per-turn hook closes the rest then. */
+        g->close_waits_snapshot = true;
+        return;
     }
-    /* Entries and barriers in flight are answered inside raft_close with
-     * LEADERSHIPLOST (RAFT-NOTES pitfall 14): entries NOT_LEADER (they may
-     * be in the log), barriers nothing more. */
-    raft_close(&g->raft, on_raft_closed);
+    close_raft(g, started);
 }
 
 void group_destroy(struct group *g)

@@ -140,10 +140,11 @@ struct group_counters {
     uint32_t in_flight;           /* entries proposed, not yet applied (now) */
     uint32_t queued;              /* commands waiting for an entry (now) */
     uint64_t snapshots;           /* snapshots this replica took */
-    uint64_t snapshot_last_us;    /* the last export's time on the loop */
+    uint64_t snapshot_last_us;    /* the last export's time (thread pool) */
     uint64_t snapshot_last_bytes; /* and its size */
     uint64_t restores;            /* snapshots loaded (a lagging replica, a restart) */
     uint64_t restore_last_us;     /* the last restore's time on the loop */
+    bool snapshot_busy;           /* a snapshot is being written now */
 };
 
 void group_counters(struct group *g, struct group_counters *out);

@@ -237,6 +237,24 @@ USHER_MUST_CHECK int inv_dump(struct inv *inv, FILE *f);
 USHER_MUST_CHECK int inv_snapshot_export(struct inv *inv, uint8_t **out, size_t *len);
 
 /*
+ * The same export in three steps, so that the bytes can be written on
+ * another thread while the store keeps applying (raft/fsm.c): begin opens a
+ * read transaction fixed at the current applied index (on the store's
+ * thread); write serialises that state into a mem_alloc()'d buffer and may
+ * run on any one thread at a time (the environment is MDB_NOTLS, and write
+ * touches nothing of inv but the transaction); end closes it (on the
+ * store's thread, before inv_close()). begin returns 0, NOMEM or STORAGE;
+ * write returns 0, NOMEM or STORAGE.
+ */
+struct inv_snapshot;
+USHER_MUST_CHECK int inv_snapshot_begin(struct inv *inv, struct inv_snapshot **out);
+USHER_MUST_CHECK int inv_snapshot_write(struct inv_snapshot *s, uint8_t **out, size_t *len);
+void inv_snapshot_end(struct inv_snapshot *s);
+
+/* The applied index the snapshot's state is at. */
+uint64_t inv_snapshot_index(const struct inv_snapshot *s);
+
+/*
  * Replaces the whole state by a stream from inv_snapshot_export(). The stream
  * is checked (magic, version, checksum, record framing) before anything
  * changes; a bad stream returns BAD_REQUEST or BAD_VERSION and changes

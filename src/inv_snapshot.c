@@ -162,37 +162,58 @@ static int export_tables(struct store_txn *st, struct export_ctx *x)
     return 0;
 }
 
-int inv_snapshot_export(struct inv *inv, uint8_t **out, size_t *len)
+/* A snapshot being taken: a read transaction fixed at one applied index. */
+struct inv_snapshot {
+    struct store_txn st;
+    struct meta_state m;
+};
+
+int inv_snapshot_begin(struct inv *inv, struct inv_snapshot **out)
+{
+    struct inv_snapshot *s = mem_alloc(sizeof(*s));
+    if (s == NULL) {
+        return USHER_NOMEM;
+    }
+    int rc = store_txn_begin(inv->store, false, &s->st);
+    if (rc == 0) {
+        rc = inv_meta_load(&s->st, &s->m);
+        if (rc != 0) {
+            store_txn_abort(&s->st);
+        }
+    }
+    if (rc != 0) {
+        mem_free(s);
+        return rc;
+    }
+    *out = s;
+    return 0;
+}
+
+uint64_t inv_snapshot_index(const struct inv_snapshot *s)
+{
+    return s->m.applied_index;
+}
+
+int inv_snapshot_write(struct inv_snapshot *s, uint8_t **out, size_t *len)
 {
     struct export_ctx x = { .cap = 1048576u };
     x.buf = mem_alloc(x.cap);
     if (x.buf == NULL) {
         return USHER_NOMEM;
     }
-    struct store_txn st;
-    struct meta_state m;
-    int rc = store_txn_begin(inv->store, false, &st);
-    if (rc != 0) {
-        mem_free(x.buf);
-        return rc;
-    }
-    rc = inv_meta_load(&st, &m);
     struct buf_writer w;
     buf_writer_init(&w, x.buf, x.cap);
     buf_write_bytes(&w, snap_magic, sizeof(snap_magic));
     buf_write_u32(&w, SNAP_VERSION);
     buf_write_u32(&w, STORE_TABLE_COUNT);
-    buf_write_u64(&w, m.applied_index);
-    buf_write_u64(&w, m.now_ms);
+    buf_write_u64(&w, s->m.applied_index);
+    buf_write_u64(&w, s->m.now_ms);
     x.used = w.pos;
     ASSERT(x.used == SNAP_HEADER_BYTES);
-    if (rc == 0) {
-        rc = export_tables(&st, &x);
-    }
+    int rc = export_tables(&s->st, &x);
     if (rc == 0) {
         rc = export_reserve(&x, 8);
     }
-    store_txn_abort(&st);
     if (rc != 0) {
         mem_free(x.buf);
         return rc;
@@ -203,6 +224,25 @@ int inv_snapshot_export(struct inv *inv, uint8_t **out, size_t *len)
     *out = x.buf;
     *len = x.used + 8;
     return 0;
+}
+
+void inv_snapshot_end(struct inv_snapshot *s)
+{
+    if (s != NULL) {
+        store_txn_abort(&s->st);
+        mem_free(s);
+    }
+}
+
+int inv_snapshot_export(struct inv *inv, uint8_t **out, size_t *len)
+{
+    struct inv_snapshot *s = NULL;
+    int rc = inv_snapshot_begin(inv, &s);
+    if (rc == 0) {
+        rc = inv_snapshot_write(s, out, len);
+        inv_snapshot_end(s);
+    }
+    return rc;
 }
 
 /* The meta record must be ours: right key, size and format. */

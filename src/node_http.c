@@ -198,7 +198,7 @@ static int register_snapshot_metrics(struct node *n)
     }
     if (rc == 0) {
         rc = register_shard_gauge(n, "usher_shard_snapshot_last_ms",
-                                  "Time the last snapshot export held the loop.",
+                                  "Time the last snapshot export took (on the thread pool).",
                                   &n->m.shard_snap_ms);
     }
     if (rc == 0) {
