@@ -75,11 +75,10 @@ static void warn_refused(struct hub *h, const char *why, uint64_t a, uint64_t b)
     }
 }
 
-static void on_shake_closed(uv_handle_t *handle)
+/* Takes s off the hub's list of handshakes and frees it (not its stream). */
+static void shake_free(struct hub_shake *s)
 {
-    struct hub_shake *s = handle->data;
     struct hub *h = s->hub;
-    raft_free(s->tcp);
     ASSERT(h->shakes_n > 0);
     if (s->prev != NULL) {
         s->prev->next = s->next;
@@ -91,6 +90,13 @@ static void on_shake_closed(uv_handle_t *handle)
     }
     h->shakes_n--;
     mem_free(s);
+}
+
+static void on_shake_closed(uv_handle_t *handle)
+{
+    struct hub_shake *s = handle->data;
+    raft_free(s->tcp);
+    shake_free(s);
 }
 
 static void shake_close(struct hub_shake *s)
@@ -180,17 +186,7 @@ static void on_shake_read(uv_stream_t *stream, ssize_t nread, const uv_buf_t *bu
     }
     /* The stream is raft_uv's from here on: unlink it without closing. */
     uv_tcp_t *tcp = s->tcp;
-    s->tcp = NULL;
-    if (s->prev != NULL) {
-        s->prev->next = s->next;
-    } else {
-        h->shakes = s->next;
-    }
-    if (s->next != NULL) {
-        s->next->prev = s->prev;
-    }
-    h->shakes_n--;
-    mem_free(s);
+    shake_free(s);
     h->counters.accepted++;
     transport_accepted(t, sender, (uv_stream_t *)tcp);
 }
