@@ -348,20 +348,6 @@ static const char usage[] = "Usage: usher-bench [OPTIONS]\n"
                             "  --json               one JSON object at the end instead of text\n"
                             "Exit status: 0 when the checks pass, 1 when one fails, 2 on usage.\n";
 
-static int number(const char *s, uint64_t min, uint64_t max, uint64_t *out)
-{
-    char *end = NULL;
-    if (s == NULL || s[0] < '0' || s[0] > '9') {
-        return -1;
-    }
-    unsigned long long v = strtoull(s, &end, 10);
-    if (*end != '\0' || v < min || v > max) {
-        return -1;
-    }
-    *out = v;
-    return 0;
-}
-
 /* Parses one option and its value; returns 0, 1 (help) or -1. */
 static int opt_parse(struct bench_opts *o, const char *name, const char *value)
 {
@@ -386,7 +372,7 @@ static int opt_parse(struct bench_opts *o, const char *name, const char *value)
         if (strcmp(name, nums[i].name) != 0) {
             continue;
         }
-        if (number(value, nums[i].min, nums[i].max, &v) != 0) {
+        if (bench_arg_u64(value, nums[i].min, nums[i].max, &v) != 0) {
             (void)fprintf(stderr, "usher-bench: %s wants an integer %" PRIu64 "..%" PRIu64 "\n",
                           name, nums[i].min, nums[i].max);
             return -1;

@@ -1,6 +1,9 @@
 /* Fixed-bucket latency histogram of usher-bench (bench_hist.h). */
 #include "bench_hist.h"
 
+#include <errno.h>
+#include <stdlib.h>
+
 #include <math.h>
 #include <string.h>
 
@@ -73,4 +76,19 @@ uint64_t bench_hist_quantile(const struct bench_hist *h, double q)
         }
     }
     return h->max_us;
+}
+
+int bench_arg_u64(const char *s, uint64_t min, uint64_t max, uint64_t *out)
+{
+    char *end = NULL;
+    if (s == NULL || s[0] < '0' || s[0] > '9') {
+        return -1;
+    }
+    errno = 0;
+    unsigned long long v = strtoull(s, &end, 10);
+    if (errno != 0 || *end != '\0' || v < min || v > max) {
+        return -1;
+    }
+    *out = v;
+    return 0;
 }

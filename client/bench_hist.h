@@ -45,4 +45,8 @@ uint64_t bench_hist_quantile(const struct bench_hist *h, double q);
 uint32_t bench_hist_bucket(uint64_t us);
 uint64_t bench_hist_bucket_max(uint32_t bucket);
 
+/* Shared by usher-bench and usher-surge: parses a decimal option value of
+ * digits only into *out when it lies in min..max. Returns 0 or -1. */
+int bench_arg_u64(const char *s, uint64_t min, uint64_t max, uint64_t *out);
+
 #endif

@@ -696,20 +696,6 @@ static const char usage[] =
     "  --seed N         seed of the random choices (random; printed)\n"
     "Exit status: 0 with \"integrity: OK\", 1 when a check fails, 2 on usage.\n";
 
-static int number(const char *s, uint64_t min, uint64_t max, uint64_t *out)
-{
-    char *end = NULL;
-    if (s == NULL || s[0] < '0' || s[0] > '9') {
-        return -1;
-    }
-    unsigned long long v = strtoull(s, &end, 10);
-    if (*end != '\0' || v < min || v > max) {
-        return -1;
-    }
-    *out = v;
-    return 0;
-}
-
 /* Parses one option and its value; returns 0 or -1. */
 static int opt_parse(struct surge_opts *o, const char *name, const char *value)
 {
@@ -737,7 +723,7 @@ static int opt_parse(struct surge_opts *o, const char *name, const char *value)
         if (strcmp(name, nums[i].name) != 0) {
             continue;
         }
-        if (number(value, nums[i].min, nums[i].max, &v) != 0) {
+        if (bench_arg_u64(value, nums[i].min, nums[i].max, &v) != 0) {
             (void)fprintf(stderr, "usher-surge: %s wants an integer %" PRIu64 "..%" PRIu64 "\n",
                           name, nums[i].min, nums[i].max);
             return -1;

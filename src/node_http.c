@@ -109,17 +109,31 @@ static const char *const err_names[] = { USHER_ERR_MAP(ERR_NAME) };
 
 static const uint64_t latency_bounds_us[] = { METRICS_LATENCY_BUCKETS_US };
 
-/* The label index of an error code; INTERNAL's for a code we do not know. */
-static uint32_t code_index(int code)
+/* Codes are below this (err.h); a reply's code maps to its label index
+ * through code_slots, built once, so the per-reply cost is one load. */
+#define ERR_CODE_LIMIT 128u
+static uint8_t code_slots[ERR_CODE_LIMIT];
+
+static void code_slots_build(void)
 {
     uint32_t internal = 0;
     for (uint32_t i = 0; i < ERR_COUNT; i++) {
-        if (err_codes[i] == code) {
-            return i;
-        }
         internal = err_codes[i] == USHER_INTERNAL ? i : internal;
     }
-    return internal;
+    for (uint32_t c = 0; c < ERR_CODE_LIMIT; c++) {
+        code_slots[c] = (uint8_t)internal; /* a code we do not know */
+    }
+    for (uint32_t i = 0; i < ERR_COUNT; i++) {
+        ASSERT(err_codes[i] >= 0 && (uint32_t)err_codes[i] < ERR_CODE_LIMIT);
+        code_slots[err_codes[i]] = (uint8_t)i;
+    }
+}
+
+/* The label index of an error code; INTERNAL's for a code we do not know. */
+static uint32_t code_index(int code)
+{
+    return code >= 0 && (uint32_t)code < ERR_CODE_LIMIT ? code_slots[code]
+                                                        : code_slots[USHER_INTERNAL];
 }
 
 void node_request_done(struct node *n, uint8_t op, uint16_t status, uint64_t start_ns)
@@ -141,6 +155,8 @@ void node_command_outcome(struct node *n, int status)
 
 static int register_request_metrics(struct node *n)
 {
+    static_assert(ERR_COUNT <= UINT8_MAX, "a slot is a byte");
+    code_slots_build();
     struct metric_desc lat = { .name = "usher_request_duration_ms",
                                .help = "Time from a request's dispatch to its reply, by op.",
                                .type = METRIC_HISTOGRAM,

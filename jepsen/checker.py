@@ -1,0 +1,558 @@
+#!/usr/bin/env python3
+"""Checker for usher Jepsen histories (format: jepsen/HISTORY.md).
+
+Reads a JSON-lines history of hold / book / release / cancel / read operations
+and checks:
+
+  linearizable    per seat, against the seat model (free, held by hold h until
+                  t, booked by booking b), by a WGL search (Wing & Gong, with
+                  Lowe's just-in-time linearization and memoised states);
+  no_double_book  no two ok bookings cover one seat without a cancel between;
+  exactly_once    no two distinct ok results for one (client, idempotency key);
+  hold_expiry     no read shows a seat held, at a cluster time past the expiry
+                  (+ clock bound) of every hold that could be holding it;
+  final_reads     every ok booking not cancelled is booked in every final read.
+
+Result per check and overall: "valid", "invalid" or "unknown" (the search
+budget was hit). CLI: python3 jepsen/checker.py HISTORY.jsonl, prints a JSON
+summary, exits 0 valid, 1 invalid, 2 unknown. Standard library only.
+"""
+
+import argparse
+import json
+import sys
+
+INF = float("inf")
+NEG = -(1 << 62)          # "no cluster time known yet"
+DEFAULT_BUDGET = 200_000  # search nodes per seat
+FREE = ("free",)
+
+
+# --------------------------------------------------------------------------
+# Loading and pairing
+
+class Op:
+    """One operation: its invoke and its completion (ok / fail / info)."""
+
+    def __init__(self, inv, pos):
+        self.process = inv["process"]
+        self.client = inv.get("client", inv["process"])
+        self.key = inv.get("key")
+        self.f = inv["f"]
+        self.event = inv.get("event", 0)
+        self.args = inv.get("value") or {}
+        self.inv = pos            # line index of the invoke: real-time order
+        self.ret = INF            # line index of the completion; INF = never
+        self.type = "info"        # until a completion says otherwise
+        self.out = {}
+        self.final = False
+        self.line = pos + 1       # for messages
+
+    def __repr__(self):
+        return "%s(line %d, %s -> %s %s)" % (
+            self.f, self.line, json.dumps(self.args, sort_keys=True),
+            self.type, json.dumps(self.out, sort_keys=True))
+
+
+def load(path):
+    with open(path) as fh:
+        return [json.loads(line) for line in fh if line.strip()]
+
+
+def pair(records):
+    """Match each invoke with the next completion of the same process.
+
+    Positions are line numbers: the harness writes records in the order they
+    happen, so line order is real-time order (time_ns is for plots). An invoke
+    without completion stays info: it may or may not have happened."""
+    ops, open_ops, problems = [], {}, []
+    for pos, r in enumerate(records):
+        p = r["process"]
+        if r["type"] == "invoke":
+            if p in open_ops:
+                problems.append("line %d: process %r invokes twice" % (pos + 1, p))
+            op = Op(r, pos)
+            open_ops[p] = op
+            ops.append(op)
+        else:
+            op = open_ops.pop(p, None)
+            if op is None or op.f != r["f"]:
+                problems.append("line %d: completion without invoke" % (pos + 1))
+                continue
+            op.type = r["type"]
+            op.out = r.get("value") or {}
+            op.final = bool(r.get("final") or op.args.get("final"))
+            if op.type != "info":
+                op.ret = pos
+    return ops, problems
+
+
+def merge_retries(ops):
+    """Fold retries of one (client, key, f) into one operation.
+
+    A client retries with the same key only when it did not learn the outcome,
+    and the server applies a key at most once: so the attempts are one effect
+    that may have happened as early as the first invoke. An ok attempt is the
+    outcome (with the earliest invoke); a fail says none took effect (a refusal
+    leaves no idempotency record); only infos stay one info. Distinct ok results
+    are kept apart: exactly_once reports them."""
+    groups, out = {}, []
+    for op in ops:
+        if op.key is None or op.f == "read":
+            out.append(op)
+        else:
+            groups.setdefault((op.client, op.key, op.f), []).append(op)
+    for attempts in groups.values():
+        first_inv = min(a.inv for a in attempts)
+        oks = [a for a in attempts if a.type == "ok"]
+        if oks:
+            seen = set()
+            for a in oks:
+                rid = result_id(a)
+                if rid in seen:
+                    continue      # a replayed reply: same effect
+                seen.add(rid)
+                a.inv = first_inv
+                out.append(a)
+        elif any(a.type == "fail" for a in attempts):
+            continue
+        else:
+            attempts[0].inv = first_inv
+            out.append(attempts[0])
+    out.sort(key=lambda o: o.inv)
+    return out
+
+
+def result_id(op):
+    if op.f == "hold":
+        return op.out.get("hold")
+    if op.f == "book":
+        return op.out.get("booking")
+    return json.dumps({k: v for k, v in op.out.items() if k != "now_ms"}, sort_keys=True)
+
+
+# --------------------------------------------------------------------------
+# What each operation touches
+
+class Index:
+    """Hold and booking ids learnt from ok replies, so that a book, release or
+    cancel (which name only an id) can be placed on its seats."""
+
+    def __init__(self, ops):
+        self.holds = {}      # (event, hold id) -> op of the ok hold
+        self.bookings = {}   # (event, booking id) -> op of the ok book
+        for op in ops:
+            if op.type == "ok" and op.f == "hold" and "hold" in op.out:
+                self.holds[(op.event, op.out["hold"])] = op
+        for op in ops:
+            if op.type == "ok" and op.f == "book" and "booking" in op.out:
+                self.bookings[(op.event, op.out["booking"])] = op
+
+    def hold_seats(self, event, h):
+        op = self.holds.get((event, h))
+        if op is None:
+            return None
+        return [str(s) for s in op.out.get("seats", op.args.get("seats", []))]
+
+    def seats(self, op):
+        """The seats op acts on, or None when they cannot be known."""
+        if "seats" in op.out and op.f != "read":
+            return [str(s) for s in op.out["seats"]]
+        if op.f == "hold":
+            return [str(s) for s in op.args.get("seats", [])]
+        if op.f in ("book", "release"):
+            return self.hold_seats(op.event, op.args.get("hold"))
+        if op.f == "cancel":
+            b = self.bookings.get((op.event, op.args.get("booking")))
+            return None if b is None else self.seats(b)
+        if op.f == "read":
+            return list(op.out.get("seats", {}).keys())
+        return None
+
+    def expires(self, event, h):
+        op = self.holds.get((event, h))
+        return None if op is None else op.out.get("expires_at_ms")
+
+
+def hold_time(op):
+    """Cluster time at which an ok hold was applied, when the reply tells."""
+    if "now_ms" in op.out:
+        return op.out["now_ms"]
+    ttl = op.args.get("ttl_ms", 0)
+    if ttl and "expires_at_ms" in op.out:
+        return op.out["expires_at_ms"] - ttl
+    return None       # TTL 0 means the event's maximum: unknown here
+
+
+# --------------------------------------------------------------------------
+# The seat model
+#
+# A state is FREE, ("held", h, exp) for a known hold, ("held", None, lo) for
+# a hold made by an info op (id unknown, expiry unknown but >= lo), or
+# ("booked", b) with b None for a booking made by an info op. Beside the
+# state the search keeps `clock`, the cluster time of the last linearized
+# operation: cluster time never runs backwards along the Raft log.
+#
+# An operation whose reply carries no cluster time is placed at the earliest
+# time >= clock at which it can happen: a smaller clock never constrains the
+# operations after it more, so this loses no linearization.
+
+class SeatOp:
+    """One operation as seen by one seat (what the model needs)."""
+    __slots__ = ("op", "kind", "inv", "ret", "required", "h", "b", "exp",
+                 "t", "ttl", "status")
+
+    def __init__(self, op, kind, **kw):
+        self.op, self.kind = op, kind
+        self.inv, self.ret = op.inv, op.ret
+        self.required = op.type == "ok"   # info ops may also never happen
+        self.h = kw.get("h")
+        self.b = kw.get("b")
+        self.exp = kw.get("exp")
+        self.t = kw.get("t")
+        self.ttl = kw.get("ttl", 0)
+        self.status = kw.get("status")
+
+
+def _norm(state, clock):
+    # A known hold past its expiry is a free seat: it can never be booked or
+    # released again, so folding it keeps the memo small.
+    if state[0] == "held" and state[1] is not None and clock >= state[2]:
+        return FREE
+    return state
+
+
+def _free_from(state, clock):
+    """Earliest time >= clock at which the seat may be free, or None."""
+    if state == FREE:
+        return clock
+    if state[0] == "held":
+        return max(clock, state[2])
+    return None
+
+
+def _free_at(state, clock, t):
+    """The earliest cluster time (not before t, when the reply gave one) at
+    which the seat is free, or None."""
+    tau = _free_from(state, clock)
+    if tau is None or t is None:
+        return tau
+    return t if tau <= t else None
+
+
+def step(state, clock, s):
+    """The (state, clock) pairs after linearizing s, [] if it cannot be."""
+    k = s.kind
+    if s.t is not None and s.t < clock:
+        return []                       # its cluster time is in the past
+    at = clock if s.t is None else s.t  # when it happens, if not free-bound
+    if k == "hold":
+        tau = _free_at(state, clock, s.t)
+        if tau is None:
+            return []
+        if s.h is None:                 # info hold: unknown id and expiry
+            return [(("held", None, tau + max(s.ttl, 1)), tau)]
+        if s.exp is not None and tau >= s.exp:
+            return []
+        exp = s.exp if s.exp is not None else INF
+        return [(_norm(("held", s.h, exp), tau), tau)]
+    if k in ("book", "release"):
+        if state[0] == "held" and state[1] == s.h and at < state[2]:
+            new = ("booked", s.b) if k == "book" else FREE
+            return [(new, at)]
+        return []
+    if k == "cancel":
+        if state[0] == "booked" and state[1] == s.b and s.b is not None:
+            return [(FREE, at)]
+        return []
+    if k == "read":
+        want = s.status
+        if want == "booked" or (want == "taken" and state[0] == "booked"):
+            # taken: not free (an availability bitmap cannot tell which)
+            return [(state, at)] if state[0] == "booked" else []
+        if want in ("held", "taken"):
+            if state[0] == "held" and (state[1] is None or at < state[2]):
+                return [(state, at)]
+            return []
+        if want == "free":
+            tau = _free_at(state, clock, s.t)
+            if tau is None:
+                return []
+            return [(_norm(FREE if state[0] == "held" and state[1] is None
+                           else state, tau), tau)]
+        return []
+    return []
+    return []
+
+
+def seat_histories(ops, index, warnings):
+    """Split the history into one list of SeatOps per (event, seat)."""
+    per = {}
+
+    def add(event, seat, s):
+        per.setdefault((event, seat), []).append(s)
+
+    for op in ops:
+        if op.type == "fail" or op.final:
+            continue   # fail: did not happen; final reads: see check_final
+        if op.f == "read":
+            if op.type != "ok":
+                continue
+            t = op.out.get("now_ms")
+            for seat, st in op.out.get("seats", {}).items():
+                add(op.event, str(seat), SeatOp(op, "read", t=t, status=st))
+            continue
+        seats = index.seats(op)
+        if seats is None:
+            warnings.append("%r: seats unknown, left out" % op)
+            continue
+        ok = op.type == "ok"
+        t = op.out.get("now_ms") if ok else None
+        for seat in seats:
+            if op.f == "hold":
+                s = SeatOp(op, "hold", h=op.out.get("hold") if ok else None,
+                           exp=op.out.get("expires_at_ms") if ok else None,
+                           t=hold_time(op) if ok else None,
+                           ttl=op.args.get("ttl_ms", 0))
+            elif op.f in ("book", "release"):
+                s = SeatOp(op, op.f, h=op.args.get("hold"), t=t,
+                           b=op.out.get("booking") if ok else None)
+            elif op.f == "cancel":
+                s = SeatOp(op, "cancel", b=op.args.get("booking"), t=t)
+            else:
+                continue
+            add(op.event, seat, s)
+    return per
+
+
+def check_seat(sops, budget=DEFAULT_BUDGET):
+    """WGL search of one seat's history.
+
+    Returns ("valid" | "invalid" | "unknown", detail). The search linearizes,
+    depth first, any pending operation invoked before the earliest return of
+    the required (ok) operations still pending; info operations return never,
+    so they may be linearized at any later point or left out. (mask, state,
+    clock) triples already explored are not explored again."""
+    sops = sorted(sops, key=lambda s: s.inv)
+    n = len(sops)
+    need = 0
+    for i, s in enumerate(sops):
+        if s.required:
+            need |= 1 << i
+    seen = set()
+    stack = [(0, FREE, NEG)]
+    nodes = 0
+    best = 0          # the explored mask with the most ok ops placed
+    while stack:
+        mask, state, clock = stack.pop()
+        if mask & need == need:
+            return "valid", {"nodes": nodes}
+        if (mask, state, clock) in seen:
+            continue
+        seen.add((mask, state, clock))
+        nodes += 1
+        if nodes > budget:
+            return "unknown", {"nodes": nodes, "budget": budget}
+        if bin(mask & need).count("1") > bin(best & need).count("1"):
+            best = mask
+        horizon = INF
+        for i in range(n):
+            if not mask >> i & 1 and sops[i].required:
+                horizon = min(horizon, sops[i].ret)
+        # push in reverse so that the earliest invoke is tried first
+        for i in range(n - 1, -1, -1):
+            if mask >> i & 1 or sops[i].inv >= horizon:
+                continue
+            for st2, c2 in step(state, clock, sops[i]):
+                stack.append((mask | 1 << i, st2, c2))
+    # not linearizable: name the first required op the search never got past
+    stuck = [repr(s.op) for i, s in enumerate(sops)
+             if s.required and not best >> i & 1]
+    return "invalid", {"nodes": nodes,
+                       "linearized_ok_ops": bin(best & need).count("1"),
+                       "first_unplaceable": stuck[0] if stuck else None}
+
+
+def check_linearizable(ops, index, budget=DEFAULT_BUDGET, warnings=None):
+    warnings = [] if warnings is None else warnings
+    per = seat_histories(ops, index, warnings)
+    result, errors, unknown = "valid", [], []
+    for (event, seat), sops in sorted(per.items(), key=lambda kv: str(kv[0])):
+        verdict, detail = check_seat(sops, budget)
+        if verdict == "invalid":
+            errors.append(dict(event=event, seat=seat, **detail))
+        elif verdict == "unknown":
+            unknown.append(dict(event=event, seat=seat, **detail))
+    if errors:
+        result = "invalid"
+    elif unknown:
+        result = "unknown"
+    return {"result": result, "seats": len(per), "errors": errors,
+            "unknown": unknown}
+
+
+# --------------------------------------------------------------------------
+# The other properties
+
+def _bookings_by_seat(ops, index):
+    per = {}
+    for op in ops:
+        if op.f == "book" and op.type == "ok":
+            for seat in index.seats(op) or []:
+                per.setdefault((op.event, seat), []).append(op)
+    return per
+
+
+def _cancels(ops):
+    """(event, booking id) -> cancel ops that may have happened (ok or info)."""
+    out = {}
+    for op in ops:
+        if op.f == "cancel" and op.type in ("ok", "info"):
+            out.setdefault((op.event, op.args.get("booking")), []).append(op)
+    return out
+
+
+def check_double_book(ops, index):
+    """Two ok bookings of one seat need a cancel of one of them that may have
+    come before the other: invoked before the other completed."""
+    cancels = _cancels(ops)
+    errors = []
+
+    def cancelled_before(a, b):
+        return any(c.inv < b.ret
+                   for c in cancels.get((a.event, a.out.get("booking")), []))
+
+    for (event, seat), books in _bookings_by_seat(ops, index).items():
+        for i in range(len(books)):
+            for j in range(i + 1, len(books)):
+                a, b = books[i], books[j]
+                if a.out.get("booking") == b.out.get("booking"):
+                    continue
+                if not (cancelled_before(a, b) or cancelled_before(b, a)):
+                    errors.append({"event": event, "seat": seat,
+                                   "bookings": [repr(a), repr(b)]})
+    return {"result": "invalid" if errors else "valid", "errors": errors}
+
+
+def check_exactly_once(ops):
+    """Distinct ok hold / booking ids for one (client, key) mean the key took
+    effect twice. Runs on the unmerged operations."""
+    ids = {}
+    for op in ops:
+        if op.type == "ok" and op.key is not None and op.f in ("hold", "book"):
+            ids.setdefault((op.client, op.key), {}).setdefault(
+                json.dumps(result_id(op)), op)
+    errors = [{"client": c, "key": k, "results": [repr(o) for o in d.values()]}
+              for (c, k), d in ids.items() if len(d) > 1]
+    return {"result": "invalid" if errors else "valid", "errors": errors}
+
+
+def check_hold_expiry(ops, index, clock_bound_ms=0):
+    """A read at cluster time now_ms may show a seat held only if some hold
+    that could be holding it is alive: now_ms < expires_at_ms + clock_bound_ms.
+
+    If the read names the hold ("holders": {seat: hold id}) only that hold is
+    judged. Otherwise every hold of the seat invoked before the read returned
+    is a candidate, and an info hold (expiry unknown) excuses the read. HOLD
+    EXTEND is not modelled yet: a history with extends must not use this."""
+    holds = {}
+    for op in ops:
+        if op.f == "hold" and op.type in ("ok", "info"):
+            for seat in index.seats(op) or []:
+                holds.setdefault((op.event, seat), []).append(op)
+    errors = []
+    for op in ops:
+        if op.f != "read" or op.type != "ok" or "now_ms" not in op.out:
+            continue
+        now = op.out["now_ms"]
+        holders = op.out.get("holders", {})
+        for seat, st in op.out.get("seats", {}).items():
+            if st != "held":
+                continue
+            seat = str(seat)
+            if seat in holders:
+                exp = index.expires(op.event, holders[seat])
+                if exp is not None and now >= exp + clock_bound_ms:
+                    errors.append({"read": repr(op), "seat": seat,
+                                   "hold": holders[seat], "expires_at_ms": exp})
+                continue
+            cands = [h for h in holds.get((op.event, seat), []) if h.inv < op.ret]
+            if any(h.type == "info" or "expires_at_ms" not in h.out for h in cands):
+                continue
+            if all(now >= h.out["expires_at_ms"] + clock_bound_ms for h in cands):
+                errors.append({"read": repr(op), "seat": seat,
+                               "holds": [repr(h) for h in cands]})
+    return {"result": "invalid" if errors else "valid", "errors": errors,
+            "clock_bound_ms": clock_bound_ms}
+
+
+def check_final_reads(ops, index):
+    """Every ok booking with no cancel that may have happened (ok or info)
+    must be booked in every final read; a seat missing from a final read of
+    its event counts as lost."""
+    finals = [op for op in ops if op.f == "read" and op.type == "ok" and op.final]
+    cancels = _cancels(ops)
+    errors = []
+    for b in ops:
+        if b.f != "book" or b.type != "ok":
+            continue
+        if cancels.get((b.event, b.out.get("booking"))):
+            continue
+        for r in finals:
+            if r.event != b.event:
+                continue
+            for seat in index.seats(b) or []:
+                st = r.out.get("seats", {}).get(seat)
+                if st not in ("booked", "taken"):
+                    errors.append({"booking": repr(b), "seat": seat,
+                                   "final_read": repr(r), "shown": st})
+    return {"result": "invalid" if errors else "valid", "errors": errors,
+            "final_reads": len(finals)}
+
+
+# --------------------------------------------------------------------------
+# Everything
+
+def check(records, budget=DEFAULT_BUDGET, clock_bound_ms=0):
+    """Run every check on a list of history records; returns the summary."""
+    raw, problems = pair(records)
+    ops = merge_retries(raw)
+    index = Index(ops)
+    warnings = list(problems)
+    checks = {
+        "linearizable": check_linearizable(ops, index, budget, warnings),
+        "no_double_book": check_double_book(ops, index),
+        "exactly_once": check_exactly_once(raw),
+        "hold_expiry": check_hold_expiry(ops, index, clock_bound_ms),
+        "final_reads": check_final_reads(ops, index),
+    }
+    results = [c["result"] for c in checks.values()]
+    if "invalid" in results or problems:
+        valid = "invalid"       # a malformed history proves nothing
+    elif "unknown" in results:
+        valid = "unknown"
+    else:
+        valid = "valid"
+    return {"valid": valid, "ops": len(raw), "checks": checks,
+            "warnings": warnings}
+
+
+EXIT = {"valid": 0, "invalid": 1, "unknown": 2}
+
+
+def main(argv=None):
+    ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    ap.add_argument("history", help="JSON-lines history (jepsen/HISTORY.md)")
+    ap.add_argument("--budget", type=int, default=DEFAULT_BUDGET,
+                    help="search nodes per seat before 'unknown' (default %(default)s)")
+    ap.add_argument("--clock-bound-ms", type=int, default=0,
+                    help="slack for hold expiry against read times (default 0)")
+    args = ap.parse_args(argv)
+    summary = check(load(args.history), args.budget, args.clock_bound_ms)
+    json.dump(summary, sys.stdout, indent=2, default=str)
+    print()
+    return EXIT[summary["valid"]]
+
+
+if __name__ == "__main__":
+    sys.exit(main())
