@@ -1,16 +1,18 @@
 #!/usr/bin/env python3
 """Checker for usher Jepsen histories (format: jepsen/HISTORY.md).
 
-Reads a JSON-lines history of hold / book / release / cancel / read operations
-and checks:
+Reads a JSON-lines history of hold / extend / book / release / cancel / read
+operations and checks:
 
   linearizable    per seat, against the seat model (free, held by hold h until
-                  t, booked by booking b), by a WGL search (Wing & Gong, with
-                  Lowe's just-in-time linearization and memoised states);
+                  t, booked by booking b; an extend moves t), by a WGL search
+                  (Wing & Gong, with Lowe's just-in-time linearization and
+                  memoised states);
   no_double_book  no two ok bookings cover one seat without a cancel between;
   exactly_once    no two distinct ok results for one (client, idempotency key);
   hold_expiry     no read shows a seat held, at a cluster time past the expiry
-                  (+ clock bound) of every hold that could be holding it;
+                  (+ clock bound) of every hold that could be holding it (the
+                  expiry of its last ok extend, when one came before the read);
   final_reads     every ok booking not cancelled is booked in every final read.
 
 Result per check and overall: "valid", "invalid" or "unknown" (the search
@@ -160,7 +162,7 @@ class Index:
             return [str(s) for s in op.out["seats"]]
         if op.f == "hold":
             return [str(s) for s in op.args.get("seats", [])]
-        if op.f in ("book", "release"):
+        if op.f in ("book", "release", "extend"):
             return self.hold_seats(op.event, op.args.get("hold"))
         if op.f == "cancel":
             b = self.bookings.get((op.event, op.args.get("booking")))
@@ -169,13 +171,11 @@ class Index:
             return list(op.out.get("seats", {}).keys())
         return None
 
-    def expires(self, event, h):
-        op = self.holds.get((event, h))
-        return None if op is None else op.out.get("expires_at_ms")
-
 
 def hold_time(op):
-    """Cluster time at which an ok hold was applied, when the reply tells."""
+    """Cluster time at which an ok hold or extend was applied, when the reply
+    tells. Both set expires_at_ms = now + ttl on the server (docs/STATE.md,
+    "Time rule"), so now = expires_at_ms - ttl_ms."""
     if "now_ms" in op.out:
         return op.out["now_ms"]
     ttl = op.args.get("ttl_ms", 0)
@@ -188,10 +188,20 @@ def hold_time(op):
 # The seat model
 #
 # A state is FREE, ("held", h, exp) for a known hold, ("held", None, lo) for
-# a hold made by an info op (id unknown, expiry unknown but >= lo), or
-# ("booked", b) with b None for a booking made by an info op. Beside the
-# state the search keeps `clock`, the cluster time of the last linearized
-# operation: cluster time never runs backwards along the Raft log.
+# a hold made by an info op (id unknown, expiry unknown but >= lo),
+# ("held?", h, lo, hi) for a known hold h after an info extend (expiry
+# unknown, lo <= expiry < hi: see step), or ("booked", b) with b None for a
+# booking made by an info op. Beside the state the search keeps `clock`, the
+# cluster time of the last linearized operation: cluster time never runs
+# backwards along the Raft log.
+#
+# HOLD_EXTEND (src/inv_hold.c, inv_hold_apply_extend) is refused unless the
+# hold is the customer's, not released, not booked and alive (now < expiry:
+# HOLD_EXPIRED otherwise); it then sets expiry = now + ttl, which may be
+# before the old expiry (an extend can shorten a hold) but not past
+# created_at + hold_lifetime_max_ms (LIMIT_HOLD_LIFETIME). The checker does
+# not know the event's limits, so it does not check that last bound (nor any
+# refusal: fails are dropped); it models the effect on the seats of the hold.
 #
 # An operation whose reply carries no cluster time is placed at the earliest
 # time >= clock at which it can happen: a smaller clock never constrains the
@@ -226,9 +236,18 @@ def _free_from(state, clock):
     """Earliest time >= clock at which the seat may be free, or None."""
     if state == FREE:
         return clock
-    if state[0] == "held":
-        return max(clock, state[2])
+    if state[0] in ("held", "held?"):
+        return max(clock, state[2])     # the expiry, or its lower bound
     return None
+
+
+def _alive(state, h, at):
+    """May the seat be held by the known hold h, still alive, at time at?"""
+    if h is None or state[0] not in ("held", "held?") or state[1] != h:
+        return False
+    if state[0] == "held":
+        return at < state[2]
+    return at < state[3]                # some expiry in [lo, hi) is > at
 
 
 def _free_at(state, clock, t):
@@ -257,10 +276,33 @@ def step(state, clock, s):
         exp = s.exp if s.exp is not None else INF
         return [(_norm(("held", s.h, exp), tau), tau)]
     if k in ("book", "release"):
-        if state[0] == "held" and state[1] == s.h and at < state[2]:
+        if _alive(state, s.h, at):
             new = ("booked", s.b) if k == "book" else FREE
             return [(new, at)]
         return []
+    if k == "extend":
+        # Only the live hold h can be extended (else HOLD_EXPIRED, _RELEASED,
+        # _BOOKED: the seat is free, booked or held by another hold here).
+        if not _alive(state, s.h, at):
+            return []
+        if s.exp is not None:
+            # ok: the reply gives the new expiry. Its apply time is before it
+            # (TTL >= 1), which only matters when the reply gave no time.
+            if at >= s.exp:
+                return []
+            return [(("held", s.h, s.exp), at)]
+        # info: if it took effect (if not, the search leaves it out, as any
+        # info op), it did so at an unknown time a with clock <= a < the old
+        # expiry (or its upper bound), and set expiry = a + ttl. So the new
+        # expiry is only known to lie in [clock + ttl, old + ttl): not "at
+        # least the old one", as an extend may shorten the hold. TTL 0 (the
+        # event's maximum) and an old expiry that is not bounded leave the
+        # upper end open. Placing the extend at `clock` keeps the clock as
+        # small as possible, which constrains later operations least.
+        ttl = max(s.ttl, 1)
+        old = state[2] if state[0] == "held" else state[3]
+        hi = old + s.ttl if s.ttl else INF
+        return [(("held?", s.h, at + ttl, hi), at)]
     if k == "cancel":
         if state[0] == "booked" and state[1] == s.b and s.b is not None:
             return [(FREE, at)]
@@ -271,17 +313,18 @@ def step(state, clock, s):
             # taken: not free (an availability bitmap cannot tell which)
             return [(state, at)] if state[0] == "booked" else []
         if want in ("held", "taken"):
-            if state[0] == "held" and (state[1] is None or at < state[2]):
+            if state[0] in ("held", "held?") and (
+                    state[1] is None or _alive(state, state[1], at)):
                 return [(state, at)]
             return []
         if want == "free":
             tau = _free_at(state, clock, s.t)
             if tau is None:
                 return []
-            return [(_norm(FREE if state[0] == "held" and state[1] is None
-                           else state, tau), tau)]
+            # A hold of unknown expiry seen free has expired: for good.
+            unknown = state[0] == "held?" or (state[0] == "held" and state[1] is None)
+            return [(_norm(FREE if unknown else state, tau), tau)]
         return []
-    return []
     return []
 
 
@@ -317,6 +360,12 @@ def seat_histories(ops, index, warnings):
             elif op.f in ("book", "release"):
                 s = SeatOp(op, op.f, h=op.args.get("hold"), t=t,
                            b=op.out.get("booking") if ok else None)
+            elif op.f == "extend":
+                # exp None: an info extend (new expiry unknown, see step)
+                s = SeatOp(op, "extend", h=op.args.get("hold"),
+                           exp=op.out.get("expires_at_ms") if ok else None,
+                           t=hold_time(op) if ok else None,
+                           ttl=op.args.get("ttl_ms", 0))
             elif op.f == "cancel":
                 s = SeatOp(op, "cancel", b=op.args.get("booking"), t=t)
             else:
@@ -436,10 +485,12 @@ def check_double_book(ops, index):
 
 def check_exactly_once(ops):
     """Distinct ok hold / booking ids for one (client, key) mean the key took
-    effect twice. Runs on the unmerged operations."""
+    effect twice; so do two expiries for one extend key (a replay returns the
+    stored result, new expiry included). Runs on the unmerged operations."""
     ids = {}
     for op in ops:
-        if op.type == "ok" and op.key is not None and op.f in ("hold", "book"):
+        if (op.type == "ok" and op.key is not None
+                and op.f in ("hold", "book", "extend")):
             ids.setdefault((op.client, op.key), {}).setdefault(
                 json.dumps(result_id(op)), op)
     errors = [{"client": c, "key": k, "results": [repr(o) for o in d.values()]}
@@ -447,20 +498,58 @@ def check_exactly_once(ops):
     return {"result": "invalid" if errors else "valid", "errors": errors}
 
 
+def _expiries_at(hold, read, extends):
+    """The expiries the ok hold `hold` may have had when `read` was applied,
+    or None when unknown (an info extend of it may have come before).
+
+    An ok extend replaces the expiry with its own (which may be earlier). This
+    check does not linearize, so it takes the order from real time: an extend
+    that returned before the read was invoked came before it ("surely"), one
+    invoked after the read returned came after, the others may have. The
+    expiry at the read is then the hold's own unless an extend surely came
+    before, or that of any extend that may have come before, unless another
+    extend surely came between it and the read. Taking every possibility
+    keeps the check free of false alarms; the model (check_linearizable)
+    judges the exact order."""
+    exts = [e for e in extends if e.inv < read.ret]
+    if any(e.type != "ok" or "expires_at_ms" not in e.out for e in exts):
+        return None
+    sure = [e for e in exts if e.ret < read.inv]
+    out = [] if sure else [hold.out["expires_at_ms"]]
+    for e in exts:
+        if not any(e.ret < e2.inv for e2 in sure):
+            out.append(e.out["expires_at_ms"])
+    return out
+
+
 def check_hold_expiry(ops, index, clock_bound_ms=0):
     """A read at cluster time now_ms may show a seat held only if some hold
-    that could be holding it is alive: now_ms < expires_at_ms + clock_bound_ms.
+    that could be holding it is alive: now_ms < expires_at_ms + clock_bound_ms,
+    where expires_at_ms is the hold's or that of its last ok extend before the
+    read (_expiries_at).
 
     If the read names the hold ("holders": {seat: hold id}) only that hold is
     judged. Otherwise every hold of the seat invoked before the read returned
-    is a candidate, and an info hold (expiry unknown) excuses the read. HOLD
-    EXTEND is not modelled yet: a history with extends must not use this."""
-    holds = {}
+    is a candidate, and an info hold or an info extend (expiry unknown)
+    excuses the read."""
+    holds, extends = {}, {}
     for op in ops:
         if op.f == "hold" and op.type in ("ok", "info"):
             for seat in index.seats(op) or []:
                 holds.setdefault((op.event, seat), []).append(op)
+        if op.f == "extend" and op.type in ("ok", "info"):
+            extends.setdefault((op.event, op.args.get("hold")), []).append(op)
     errors = []
+
+    def expiries(hold, read):
+        if hold.type != "ok" or "expires_at_ms" not in hold.out:
+            return None
+        return _expiries_at(hold, read,
+                            extends.get((hold.event, hold.out.get("hold")), []))
+
+    def expired(exps, now):
+        return all(now >= e + clock_bound_ms for e in exps)
+
     for op in ops:
         if op.f != "read" or op.type != "ok" or "now_ms" not in op.out:
             continue
@@ -471,15 +560,18 @@ def check_hold_expiry(ops, index, clock_bound_ms=0):
                 continue
             seat = str(seat)
             if seat in holders:
-                exp = index.expires(op.event, holders[seat])
-                if exp is not None and now >= exp + clock_bound_ms:
+                hold = index.holds.get((op.event, holders[seat]))
+                exps = None if hold is None else expiries(hold, op)
+                if exps is not None and expired(exps, now):
                     errors.append({"read": repr(op), "seat": seat,
-                                   "hold": holders[seat], "expires_at_ms": exp})
+                                   "hold": holders[seat],
+                                   "expires_at_ms": max(exps, default=None)})
                 continue
             cands = [h for h in holds.get((op.event, seat), []) if h.inv < op.ret]
-            if any(h.type == "info" or "expires_at_ms" not in h.out for h in cands):
+            exps = [expiries(h, op) for h in cands]
+            if any(e is None for e in exps):
                 continue
-            if all(now >= h.out["expires_at_ms"] + clock_bound_ms for h in cands):
+            if all(expired(e, now) for e in exps):
                 errors.append({"read": repr(op), "seat": seat,
                                "holds": [repr(h) for h in cands]})
     return {"result": "invalid" if errors else "valid", "errors": errors,

@@ -49,6 +49,11 @@ class H:
         self.invoke(p, "hold", {"customer": p, "seats": seats, "ttl_ms": ttl}, key)
         self.ok(p, "hold", {"hold": h, "seats": seats, "expires_at_ms": now + ttl}, key)
 
+    def extend(self, p, key, h, now, ttl=1000):
+        """An extend of hold h applied at cluster time now (= expiry - ttl)."""
+        self.invoke(p, "extend", {"customer": p, "hold": h, "ttl_ms": ttl}, key)
+        self.ok(p, "extend", {"hold": h, "expires_at_ms": now + ttl}, key)
+
     def book(self, p, key, h, b):
         self.invoke(p, "book", {"customer": p, "hold": h}, key)
         self.ok(p, "book", {"booking": b}, key)
@@ -289,15 +294,210 @@ class Handwritten(unittest.TestCase):
             self.assertEqual(out.returncode, 1)
             self.assertEqual(json.loads(out.stdout)["valid"], "invalid")
 
+    # ---- HOLD_EXTEND: expiry = now + ttl (docs/STATE.md, src/inv_hold.c)
+
+    def test_extend_keeps_seat_held_past_original_expiry(self):
+        h = H()
+        h.hold(1, 1, ["A-1", "A-2"], h=10, now=100)    # expires at 1100
+        h.extend(1, 2, 10, now=600)                    # now expires at 1600
+        h.read(0, {"A-1": "held", "A-2": "held"}, now=1300)
+        h.invoke(0, "read")
+        h.ok(0, "read", {"seats": {"A-1": "held"}, "holders": {"A-1": 10},
+                         "now_ms": 1400})
+        h.book(1, 3, 10, 20)                           # still alive: bookable
+        h.read(0, {"A-1": "booked", "A-2": "booked"}, now=1700)
+        self.assertVerdicts(run(h), "valid", linearizable="valid",
+                            hold_expiry="valid", exactly_once="valid")
+
+    def test_extend_then_free_before_new_expiry(self):
+        # The extend completed before the read: the seat is held to 1600.
+        h = H()
+        h.hold(1, 1, ["A-1"], h=10, now=100)
+        h.extend(1, 2, 10, now=600)
+        h.read(0, {"A-1": "free"}, now=1300)
+        self.assertVerdicts(run(h), "invalid", linearizable="invalid")
+
+    def test_held_after_extended_expiry(self):
+        h = H()
+        h.hold(1, 1, ["A-1"], h=10, now=100)           # expires at 1100
+        h.extend(1, 2, 10, now=600)                    # expires at 1600
+        h.extend(1, 3, 10, now=1200)                   # expires at 2200
+        h.read(0, {"A-1": "held"}, now=2200)
+        self.assertVerdicts(run(h), "invalid", linearizable="invalid",
+                            hold_expiry="invalid")
+        self.assertEqual(run(h, clock_bound_ms=10)["checks"]["hold_expiry"]
+                         ["result"], "valid")
+
+    def test_held_after_extended_expiry_named_hold(self):
+        h = H()
+        h.hold(1, 1, ["A-1"], h=10, now=100)           # expires at 1100
+        h.extend(1, 2, 10, now=600)                    # expires at 1600
+        h.invoke(0, "read")
+        h.ok(0, "read", {"seats": {"A-1": "held"}, "holders": {"A-1": 10},
+                         "now_ms": 1550})
+        self.assertVerdicts(run(h), "valid", hold_expiry="valid")
+        h.invoke(0, "read")
+        h.ok(0, "read", {"seats": {"A-1": "held"}, "holders": {"A-1": 10},
+                         "now_ms": 1650})
+        self.assertVerdicts(run(h), "invalid", hold_expiry="invalid")
+
+    def test_extend_can_shorten_a_hold(self):
+        # expiry = now + ttl even when that is before the old expiry.
+        h = H()
+        h.hold(1, 1, ["A-1"], h=10, now=100, ttl=10_000)   # expires at 10100
+        h.extend(1, 2, 10, now=200, ttl=1000)              # expires at 1200
+        h.read(0, {"A-1": "free"}, now=2000)
+        self.assertVerdicts(run(h), "valid")
+        h2 = H()
+        h2.hold(1, 1, ["A-1"], h=10, now=100, ttl=10_000)
+        h2.extend(1, 2, 10, now=200, ttl=1000)
+        h2.read(0, {"A-1": "held"}, now=2000)
+        self.assertVerdicts(run(h2), "invalid", linearizable="invalid",
+                            hold_expiry="invalid")
+
+    def test_concurrent_extend_excuses_held_read(self):
+        # The read overlaps the extend: it may come after it.
+        h = H()
+        h.hold(1, 1, ["A-1"], h=10, now=100)           # expires at 1100
+        h.invoke(1, "extend", {"customer": 1, "hold": 10, "ttl_ms": 1000}, 2)
+        h.read(0, {"A-1": "held"}, now=1300)
+        h.ok(1, "extend", {"hold": 10, "expires_at_ms": 2000}, 2)
+        self.assertVerdicts(run(h), "valid", hold_expiry="valid")
+
+    def test_info_extend_both_outcomes(self):
+        # An info extend may have moved the expiry (to some a + ttl with a
+        # before the old expiry) or not: held and free both explain a read
+        # between the old expiry and old expiry + ttl.
+        for seen in ("held", "free"):
+            h = H()
+            h.hold(1, 1, ["A-1"], h=10, now=100)       # expires at 1100
+            h.invoke(1, "extend", {"customer": 1, "hold": 10, "ttl_ms": 1000}, 2)
+            h.info(1, "extend", 2)
+            h.read(0, {"A-1": seen}, now=1500)
+            self.assertVerdicts(run(h), "valid", hold_expiry="valid")
+            if seen == "held":
+                h.book(1, 3, 10, 20)                   # alive: bookable
+                self.assertEqual(run(h)["valid"], "valid")
+
+    def test_info_extend_may_shorten(self):
+        # Not "at least the old expiry": the extend may have shortened it.
+        h = H()
+        h.hold(1, 1, ["A-1"], h=10, now=100, ttl=10_000)   # expires at 10100
+        h.invoke(1, "extend", {"customer": 1, "hold": 10, "ttl_ms": 1000}, 2)
+        h.info(1, "extend", 2)
+        h.read(0, {"A-1": "free"}, now=2000)
+        self.assertVerdicts(run(h), "valid")
+
+    def test_info_extend_has_a_bound(self):
+        # It happened before the old expiry (1100) if at all: the hold cannot
+        # be alive at 1100 + ttl; nor can it be booked after being seen free.
+        h = H()
+        h.hold(1, 1, ["A-1"], h=10, now=100)
+        h.invoke(1, "extend", {"customer": 1, "hold": 10, "ttl_ms": 1000}, 2)
+        h.info(1, "extend", 2)
+        h.read(0, {"A-1": "held"}, now=2100)
+        self.assertEqual(run(h)["checks"]["linearizable"]["result"], "invalid")
+        h2 = H()
+        h2.hold(1, 1, ["A-1"], h=10, now=100)
+        h2.invoke(1, "extend", {"customer": 1, "hold": 10, "ttl_ms": 1000}, 2)
+        h2.info(1, "extend", 2)
+        h2.read(0, {"A-1": "free"}, now=1500)
+        h2.book(1, 3, 10, 20)
+        self.assertEqual(run(h2)["checks"]["linearizable"]["result"], "invalid")
+
+    def test_retried_extend_is_one_effect(self):
+        h = H()
+        h.hold(1, 1, ["A-1"], h=10, now=100)           # expires at 1100
+        h.invoke(1, "extend", {"customer": 1, "hold": 10, "ttl_ms": 1000}, 2)
+        h.info(1, "extend", 2)
+        h.read(0, {"A-1": "held"}, now=1300)           # the first attempt did it
+        h.extend(1, 2, 10, now=600)                    # replayed reply: 1600
+        h.read(0, {"A-1": "held"}, now=1500)
+        self.assertVerdicts(run(h), "valid", exactly_once="valid",
+                            hold_expiry="valid", linearizable="valid")
+
+    def test_extend_key_applied_twice(self):
+        # A replay returns the stored expiry: two expiries for a key is two
+        # effects.
+        h = H()
+        h.hold(1, 1, ["A-1"], h=10, now=100)
+        h.invoke(1, "extend", {"customer": 1, "hold": 10, "ttl_ms": 1000}, 2)
+        h.info(1, "extend", 2)
+        h.extend(1, 2, 10, now=600)
+        h.extend(1, 2, 10, now=700)
+        self.assertVerdicts(run(h), "invalid", exactly_once="invalid")
+
+    def test_extend_of_expired_hold(self):
+        # A read at 250 shows the hold (expired at 200) gone; an ok extend
+        # after it is HOLD_EXPIRED on the server, whatever its reply's time.
+        for ttl in (1000, 0):
+            h = H()
+            h.hold(1, 1, ["A-1"], h=10, now=100, ttl=100)  # expires at 200
+            h.read(0, {"A-1": "free"}, now=250)
+            h.invoke(1, "extend", {"customer": 1, "hold": 10, "ttl_ms": ttl}, 2)
+            h.ok(1, "extend", {"hold": 10, "expires_at_ms": 1300}, 2)
+            self.assertEqual(run(h)["checks"]["linearizable"]["result"],
+                             "invalid", ttl)
+
+    def test_extend_applied_after_expiry_by_its_own_time(self):
+        # The reply says it was applied at 1300 - 1000 = 300 >= 200.
+        h = H()
+        h.hold(1, 1, ["A-1"], h=10, now=100, ttl=100)
+        h.extend(1, 2, 10, now=300)
+        self.assertEqual(run(h)["checks"]["linearizable"]["result"], "invalid")
+
+    def test_extend_time_runs_backwards(self):
+        h = H()
+        h.hold(1, 1, ["A-1"], h=10, now=100)
+        h.read(0, {"A-1": "held"}, now=800)
+        h.extend(1, 2, 10, now=600)                    # applied before 800?
+        self.assertEqual(run(h)["checks"]["linearizable"]["result"], "invalid")
+
+    def test_extend_of_released_hold(self):
+        h = H()
+        h.hold(1, 1, ["A-1"], h=10, now=100)
+        h.release(1, 2, 10)
+        h.extend(1, 3, 10, now=500)
+        self.assertVerdicts(run(h), "invalid", linearizable="invalid")
+
+    def test_extend_of_booked_hold(self):
+        h = H()
+        h.hold(1, 1, ["A-1"], h=10, now=100)
+        h.book(1, 2, 10, 20)
+        h.extend(1, 3, 10, now=500)
+        self.assertVerdicts(run(h), "invalid", linearizable="invalid")
+
+    def test_extend_of_another_hold_on_the_seat(self):
+        # Hold 10 expired and 11 took the seat: extending 10 now is refused.
+        h = H()
+        h.hold(1, 1, ["A-1"], h=10, now=100, ttl=100)
+        h.hold(2, 1, ["A-1"], h=11, now=300)
+        h.invoke(1, "extend", {"customer": 1, "hold": 10, "ttl_ms": 0}, 2)
+        h.ok(1, "extend", {"hold": 10, "expires_at_ms": 5000}, 2)
+        self.assertEqual(run(h)["checks"]["linearizable"]["result"], "invalid")
+
+    def test_budget_gives_unknown_with_info_extends(self):
+        h = H()
+        h.hold(1, 1, ["A-1"], h=10, now=100, ttl=100_000)
+        for p in range(2, 14):
+            h.invoke(p, "extend", {"customer": 1, "hold": 10, "ttl_ms": 1000}, 1)
+        h.read(0, {"A-1": "booked"}, now=10_000)       # no book: impossible
+        s = run(h, budget=100)
+        self.assertEqual(s["valid"], "unknown")
+        self.assertEqual(s["checks"]["linearizable"]["result"], "unknown")
+        self.assertEqual(run(h, budget=10**6)["valid"], "invalid")
+
 
 # --------------------------------------------------------------------------
 # Generated histories
 
-def simulate(seed, n_ops=150, n_seats=4, overlap=4):
+def simulate(seed, n_ops=150, n_seats=4, overlap=4, extends=False):
     """A random history of the seat model, executed sequentially (op i takes
     effect at real position 10 i + 5), then given random invoke and return
     positions around that point so that operations overlap, and packed onto
-    processes that never run two operations at once. Valid by construction."""
+    processes that never run two operations at once. Valid by construction.
+    With extends, also extends of known holds (alive: applied, else refused;
+    the same seed without extends gives the same history as before)."""
     rng = random.Random(seed)
     seats = ["A-%d" % i for i in range(n_seats)]
     owner = {s: None for s in seats}   # None, ("h", id), ("b", id)
@@ -314,8 +514,10 @@ def simulate(seed, n_ops=150, n_seats=4, overlap=4):
 
     for _ in range(n_ops):
         clock += rng.randint(0, 300)
-        f = rng.choices(["hold", "book", "release", "cancel", "read"],
-                        [4, 3, 1, 1, 3])[0]
+        kinds, weights = ["hold", "book", "release", "cancel", "read"], [4, 3, 1, 1, 3]
+        if extends:
+            kinds, weights = kinds + ["extend"], weights + [3]
+        f = rng.choices(kinds, weights)[0]
         known_holds = [h for h in holds if holds[h]["known"] and alive(h)]
         if f == "hold":
             want = rng.sample(seats, rng.randint(1, 2))
@@ -332,6 +534,20 @@ def simulate(seed, n_ops=150, n_seats=4, overlap=4):
                 ops.append((f, args, "ok" if known else "info", out))
             else:
                 # refused; sometimes the client never hears so
+                ops.append((f, args, "fail" if rng.random() < 0.8 else "info", {}))
+        elif f == "extend" and any(holds[h]["known"] for h in holds):
+            # any hold the client knows: an expired, released or booked one
+            # is refused (fail, or an info that did not take effect)
+            pool = known_holds if known_holds and rng.random() < 0.7 else \
+                [h for h in holds if holds[h]["known"]]
+            h = rng.choice(pool)
+            ttl = rng.choice([300, 800, 2000])         # may shorten the hold
+            args = {"customer": 1, "hold": h, "ttl_ms": ttl}
+            if alive(h):
+                holds[h]["exp"] = clock + ttl
+                out = {"hold": h, "expires_at_ms": clock + ttl}
+                ops.append((f, args, "ok" if rng.random() > 0.15 else "info", out))
+            else:
                 ops.append((f, args, "fail" if rng.random() < 0.8 else "info", {}))
         elif f == "book" and known_holds:
             h = rng.choice(known_holds)
@@ -428,6 +644,23 @@ def stale_read_mutation(records):
 
 class Generated(unittest.TestCase):
     SEEDS = range(6)
+
+    def test_generated_with_extends_accepted(self):
+        for seed in self.SEEDS:
+            records = simulate(seed, extends=True)
+            self.assertTrue(any(r["f"] == "extend" and r["type"] == "ok"
+                                for r in records), seed)
+            s = checker.check(records)
+            self.assertEqual(s["valid"], "valid",
+                             "seed %d: %s" % (seed, json.dumps(s, default=str)[:2000]))
+
+    def test_generated_with_extends_mutation_rejected(self):
+        for seed in self.SEEDS:
+            records = simulate(seed, extends=True)
+            self.assertIsNotNone(stale_read_mutation(records), seed)
+            s = checker.check(records)
+            self.assertEqual(s["checks"]["linearizable"]["result"], "invalid",
+                             "seed %d" % seed)
 
     def test_generated_valid_accepted(self):
         for seed in self.SEEDS:

@@ -4,11 +4,21 @@
  * Environment flags: MDB_NOTLS (a read txn may move to a pool thread for an
  * async snapshot later), MDB_NOSYNC unless durable (the Raft log is the
  * durable copy; RAFT-NOTES.md §3 measured 25x between the two), and
- * MDB_NORDAHEAD (random access). MDB_WRITEMAP is not used: it would make the
- * file as large as the map and forbids nested transactions.
+ * MDB_NORDAHEAD (random access); MDB_WRITEMAP too unless durable (no
+ * pwrite of dirty pages at commit: BENCHMARKS.md "What was measured").
+ *
+ * With MDB_WRITEMAP the data file is a sparse file as large as the map, and
+ * LMDB writes pages through the mapping: on a full disk the first write to
+ * a page with no block behind it is a SIGBUS, not an error. So before each
+ * write transaction store_reserve() allocates real blocks (fallocate) for
+ * USHER_STORE_RESERVE_BYTES past the last page in use; a full disk then
+ * fails that call cleanly with STORAGE, which the caller reports (apply:
+ * fatal with a log line; admission: refused) instead of dying unexplained.
  */
 #include "store.h"
 
+#include <errno.h>
+#include <fcntl.h>
 #include <lmdb.h>
 #include <stdio.h>
 #include <string.h>
@@ -21,6 +31,9 @@ struct store {
     MDB_env *env;
     MDB_dbi dbi[STORE_TABLE_COUNT];
     uint64_t map_bytes;
+    bool writemap;        /* pages are written through the map: reserve blocks */
+    bool reserve_off;     /* the file system cannot fallocate: nothing to do */
+    uint64_t reserved_to; /* bytes of the data file known to have blocks */
 };
 
 static const char *const table_names[STORE_TABLE_COUNT] = {
@@ -81,6 +94,7 @@ int store_open(const char *dir, uint64_t map_bytes, bool durable, struct store *
         rc = mdb_env_set_mapsize(s->env, (size_t)map_bytes);
     }
     unsigned flags = MDB_NOTLS | MDB_NORDAHEAD | (durable ? 0u : MDB_NOSYNC | MDB_WRITEMAP);
+    s->writemap = !durable;
     if (rc == 0) {
         rc = mdb_env_open(s->env, dir, flags, 0600);
     }
@@ -128,6 +142,43 @@ int store_usage(struct store *s, uint64_t *used_bytes, uint64_t *map_bytes)
     return 0;
 }
 
+int store_reserve(struct store *s, uint64_t bytes)
+{
+    if (!s->writemap || s->reserve_off) {
+        return 0;
+    }
+    uint64_t used = 0;
+    uint64_t map = 0;
+    if (store_usage(s, &used, &map) != 0) {
+        return USHER_STORAGE;
+    }
+    uint64_t want = used + bytes < map ? used + bytes : map;
+    if (want <= s->reserved_to) {
+        return 0;
+    }
+    /* Twice what is asked, so most transactions find it done already. */
+    uint64_t to = used + 2u * bytes < map ? used + 2u * bytes : map;
+    int fd = -1;
+    if (mdb_env_get_fd(s->env, &fd) != 0) {
+        return USHER_STORAGE;
+    }
+    /* fallocate(2) mode 0 gives blocks to holes and leaves written data
+     * alone (unlike posix_fallocate's fallback, which writes zeros). */
+    if (fallocate(fd, 0, (off_t)used, (off_t)(to - used)) != 0) {
+        if (errno == EOPNOTSUPP || errno == ENOSYS) {
+            s->reserve_off = true;
+            return 0;
+        }
+        (void)fprintf(stderr,
+                      "{\"level\":\"error\",\"msg\":\"store space reservation failed\","
+                      "\"error\":\"%s\",\"bytes\":%llu}\n",
+                      strerror(errno), (unsigned long long)(to - used));
+        return USHER_STORAGE;
+    }
+    s->reserved_to = to;
+    return 0;
+}
+
 int store_sync(struct store *s)
 {
     return mdb_env_sync(s->env, 1) == 0 ? 0 : USHER_STORAGE;
@@ -135,6 +186,9 @@ int store_sync(struct store *s)
 
 int store_txn_begin(struct store *s, bool write, struct store_txn *t)
 {
+    if (write && store_reserve(s, USHER_STORE_RESERVE_BYTES) != 0) {
+        return USHER_STORAGE;
+    }
     MDB_txn *txn = NULL;
     int rc = mdb_txn_begin(s->env, NULL, write ? 0u : MDB_RDONLY, &txn);
     if (rc != 0) {

@@ -95,3 +95,10 @@ TESTS += tests/unit/test_inv_mem
 tests_unit_test_inv_mem_SOURCES = tests/unit/test_inv_mem.c $(INV_TEST_LIB)
 tests_unit_test_inv_mem_CFLAGS = $(INV_TEST_CFLAGS)
 tests_unit_test_inv_mem_LDADD = $(INV_TEST_LDADD)
+
+# The store's disk reservation against SIGBUS on a full disk (src/store.c).
+check_PROGRAMS += tests/unit/test_store
+TESTS += tests/unit/test_store
+tests_unit_test_store_SOURCES = tests/unit/test_store.c tests/lib/tempdir.c tests/lib/tempdir.h
+tests_unit_test_store_CFLAGS = $(INV_TEST_CFLAGS)
+tests_unit_test_store_LDADD = $(INV_TEST_LDADD)
