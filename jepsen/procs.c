@@ -13,10 +13,12 @@
 #define PICK_PCT_BOOK    50u /* of a holder's next steps; then release, extend, read */
 #define PICK_PCT_RELEASE 15u
 #define PICK_PCT_EXTEND  15u
-#define PICK_PCT_CANCEL  70u  /* of a booker's next steps; the rest read */
-#define PICK_PCT_HOLD    85u  /* of an idle process's; the rest read */
-#define SLOW_PAY_PCT     30u  /* holders that think past their hold's TTL */
-#define ASK_AGAIN_MS     250u /* pause before asking an unknown outcome again */
+#define PICK_PCT_CANCEL  70u   /* of a booker's next steps; the rest read */
+#define PICK_PCT_HOLD    85u   /* of an idle process's; the rest read */
+#define SLOW_PAY_PCT     30u   /* holders that think past their hold's TTL */
+#define ASK_AGAIN_MS     250u  /* pause before asking an unknown outcome again */
+#define KEEP_BOOKING_MS  4000u /* a booking lives up to this long before its cancel */
+#define TAKEN_PAUSE_MS   200u  /* after a refused hold, up to this much more thinking */
 
 static const char *const op_names[OP_COUNT] = {
     [OP_HOLD] = "hold",     [OP_BOOK] = "book",     [OP_RELEASE] = "release",
@@ -271,6 +273,17 @@ static void on_timer(uv_timer_t *t)
 static void proc_schedule(struct proc *p, uint32_t delay_ms)
 {
     struct wl *w = p->w;
+    if (p->op == OP_HOLD && p->hold == 0 && p->asks == 0) {
+        /* Refused (the seats were taken): a shopper looks again a little
+         * later rather than hammering the same seats. */
+        delay_ms += wl_rand(w, TAKEN_PAUSE_MS + 1u);
+    }
+    if (p->op == OP_BOOK && p->booking != 0 && p->asks == 0) {
+        /* A booking is kept a while before its cancel: reads meanwhile must
+         * show it, faults strike while it is held, and the bookings alive
+         * at the end must be in every replica's final read. */
+        delay_ms = wl_rand(w, KEEP_BOOKING_MS + 1u);
+    }
     if (p->op == OP_EXTEND || p->op == OP_HOLD) {
         /* A slow payer thinks past its hold's TTL: its book races the expiry. */
         if (p->hold != 0 && p->asks == 0 && wl_rand(w, 100) < SLOW_PAY_PCT) {
