@@ -58,6 +58,8 @@ class Cluster:
             net.sh("umount", "-l", self.data_dir(i), check=False)
 
     def start(self, i):
+        if self.alive(i):
+            return  # two faults may both restart it; one usherd per node
         env = dict(os.environ)
         if self.clock:
             env.update(LD_PRELOAD=FAKETIME_LIB,

@@ -113,7 +113,7 @@ static int read_replica(const struct wl_opts *o, struct history *h, uint32_t i, 
     }
     jbuf_start(&b);
     if (rc == 0) {
-        wl_read_value(&b, a, o->seats);
+        wl_read_value(&b, a, a->seat_count);
         jbuf_u64(&b, "applied_index", a->applied_index);
     } else {
         jbuf_str(&b, "error", usher_errname(rc));
@@ -134,7 +134,7 @@ int final_reads(const struct wl_opts *o, struct history *h)
     struct usher_node_status *st = malloc(sizeof(*st));
     struct usher_availability *a = malloc(sizeof(*a));
     int rc = st == NULL || a == NULL ? 1 : 0;
-    for (uint64_t e = 1; rc == 0 && e <= o->events; e++) {
+    for (uint64_t e = 1; rc == 0 && e <= o->events + 1u; e++) { /* + the keeper's */
         rc = settle(o, e, st);
         for (uint32_t i = 0; rc == 0 && i < o->node_count; i++) {
             rc = read_replica(o, h, i, e, a);

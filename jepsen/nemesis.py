@@ -1,7 +1,9 @@
 """The nemesis of a Jepsen run: faults scheduled at random from a seed.
 
-One fault at a time: start, hold it 3 to 8 s, stop it, quiet 1 to 4 s,
-repeat until the load ends. Every start and stop is a line of
+A lane runs one fault at a time: start, hold it 3 to 8 s, stop it, quiet
+1 to 4 s, repeat until the load ends. Without overlap one lane runs every
+kind; with overlap a network lane (partition, slow, flaky) and a process
+lane (kill, pause, clock, disk) run side by side. Every start and stop is a line of
 RUN_DIR/nemesis.jsonl on the workload's clock (CLOCK_MONOTONIC ns), for the
 plot and for people. Kinds:
 
@@ -29,6 +31,7 @@ import time
 import net
 
 KINDS = ["partition", "kill", "pause", "clock", "slow", "flaky", "disk"]
+NETWORK = {"partition", "slow", "flaky"}  # the network lane of --overlap
 
 
 class Nemesis:
@@ -41,13 +44,15 @@ class Nemesis:
         self.stop_event = threading.Event()
         self.flaky_stop = None
         self.counts = {k: 0 for k in kinds}
-        self.thread = None
+        self.threads = []
+        self.lock = threading.Lock()  # lanes share the log
         self.error = None
 
     def record(self, typ, f, value):
-        self.log.write(json.dumps({"time_ns": time.monotonic_ns(), "type": typ,
-                                   "f": f, "value": value}) + "\n")
-        self.log.flush()
+        with self.lock:
+            self.log.write(json.dumps({"time_ns": time.monotonic_ns(), "type": typ,
+                                       "f": f, "value": value}) + "\n")
+            self.log.flush()
 
     # -- choosing targets -------------------------------------------------
 
@@ -62,26 +67,26 @@ class Nemesis:
             return None
         return lid if lid in self.c.ids() else None
 
-    def some_nodes(self, allow_leader=True):
+    def some_nodes(self, rng, allow_leader=True):
         """The leader, one or two nodes (a minority), or now and then a
         majority, so that shards also lose their quorum and get it back."""
         ids = list(self.c.ids())
-        if allow_leader and self.rng.random() < 0.3:
+        if allow_leader and rng.random() < 0.3:
             lead = self.leader()
             if lead is not None:
                 return [lead]
-        count = self.rng.choice([1, 1, 2, 2, 2, len(ids) // 2 + 1])
-        return sorted(self.rng.sample(ids, count))
+        count = rng.choice([1, 1, 2, 2, 2, len(ids) // 2 + 1])
+        return sorted(rng.sample(ids, count))
 
-    def partition_sides(self):
+    def partition_sides(self, rng):
         ids = list(self.c.ids())
-        self.rng.shuffle(ids)
-        shape = self.rng.choice(["halves", "minority", "leader", "bridge", "ring"])
+        rng.shuffle(ids)
+        shape = rng.choice(["halves", "minority", "leader", "bridge", "ring"])
         if shape == "leader":
             lead = self.leader() or ids[0]
             return shape, [{lead}, set(ids) - {lead}]
         if shape == "minority":
-            k = self.rng.choice([1, 2])
+            k = rng.choice([1, 2])
             return shape, [set(ids[:k]), set(ids[k:])]
         if shape == "bridge":
             mid = len(ids) // 2
@@ -94,46 +99,46 @@ class Nemesis:
 
     # -- faults -----------------------------------------------------------
 
-    def start(self, kind):
+    def start(self, kind, rng):
         """Start a fault; returns (value for the log, undo function)."""
         n = self.c.n
         if kind == "partition":
-            shape, sides = self.partition_sides()
-            net.partition(n, sides)
+            shape, sides = self.partition_sides(rng)
+            cuts = net.partition(n, sides)
             return {"shape": shape, "sides": [sorted(s) for s in sides]}, \
-                lambda: net.heal(n)
+                lambda: [net.mend(a, b) for a, b in cuts]
         if kind == "kill":
-            nodes = self.some_nodes()
+            nodes = self.some_nodes(rng)
             for i in nodes:
                 self.c.kill(i)
             return {"nodes": nodes}, lambda: [self.c.start(i) for i in nodes]
         if kind == "pause":
-            nodes = self.some_nodes()
+            nodes = self.some_nodes(rng)
             for i in nodes:
                 self.c.signal(i, signal.SIGSTOP)
             return {"nodes": nodes}, \
                 lambda: [self.c.signal(i, signal.SIGCONT) for i in nodes]
         if kind == "clock":
-            nodes = self.some_nodes()
-            shifts = {i: self.rng.randint(-20, 20) for i in nodes}
+            nodes = self.some_nodes(rng)
+            shifts = {i: rng.randint(-20, 20) for i in nodes}
             for i, s in shifts.items():
                 self.c.set_clock(i, s)
             return {"shift_s": shifts}, \
                 lambda: [self.c.set_clock(i, 0) for i in nodes]
         if kind == "slow":
-            nodes = self.some_nodes(allow_leader=False)
+            nodes = self.some_nodes(rng, allow_leader=False)
             for i in nodes:
                 net.slow(i, True)
             return {"nodes": nodes}, lambda: [net.slow(i, False) for i in nodes]
         if kind == "flaky":
-            a, b = sorted(self.rng.sample(list(self.c.ids()), 2))
+            a, b = sorted(rng.sample(list(self.c.ids()), 2))
             stop = threading.Event()
             t = threading.Thread(target=self.flap, args=(a, b, stop,
-                                                         self.rng.randrange(1 << 30)))
+                                                         rng.randrange(1 << 30)))
             t.start()
             return {"link": [a, b]}, lambda: (stop.set(), t.join(), net.mend(a, b))
         if kind == "disk":
-            i = self.rng.choice(list(self.c.ids()))
+            i = rng.choice(list(self.c.ids()))
             taken = self.c.fill_disk(i)
             return {"node": i, "bytes": taken}, lambda: self.disk_undo(i)
         raise ValueError("unknown nemesis " + kind)
@@ -159,35 +164,46 @@ class Nemesis:
 
     # -- schedule ---------------------------------------------------------
 
-    def run(self, until):
-        """Inject faults until time.monotonic() passes until. A fault that
-        cannot be made or undone ends the schedule and voids the run."""
+    def run(self, kinds, rng, until):
+        """One lane: inject faults of kinds, one at a time, until
+        time.monotonic() passes until. A fault that cannot be made or undone
+        ends the lane and voids the run."""
         try:
-            self.schedule(until)
+            self.schedule(kinds, rng, until)
         except Exception as e:  # noqa: BLE001: any failure voids the run
             self.error = "%s: %s" % (type(e).__name__, e)
             self.record("error", "nemesis", {"error": self.error})
 
-    def schedule(self, until):
+    def schedule(self, kinds, rng, until):
         while not self.stop_event.is_set() and time.monotonic() < until:
-            kind = self.rng.choice(self.kinds)
-            value, undo = self.start(kind)
+            kind = rng.choice(kinds)
+            value, undo = self.start(kind, rng)
             self.counts[kind] += 1
             self.record("start", kind, value)
-            self.stop_event.wait(min(self.rng.uniform(3, 8),
-                                     max(0.0, until - time.monotonic())))
+            self.stop_event.wait(min(rng.uniform(3, 8), max(0.0, until - time.monotonic())))
             undo()
             self.record("stop", kind, value)
-            self.stop_event.wait(self.rng.uniform(1, 4))
+            self.stop_event.wait(rng.uniform(1, 4))
 
-    def start_thread(self, until):
-        self.thread = threading.Thread(target=self.run, args=(until,))
-        self.thread.start()
+    def start_thread(self, until, overlap):
+        """Start the schedule. With overlap, network faults (one lane) and
+        process faults (another) run at the same time, each lane one fault
+        at a time: a partition may meet a kill, a pause or a full disk.
+        Faults of one lane never overlap, so their undos cannot collide."""
+        lanes = [[k for k in self.kinds if k in NETWORK],
+                 [k for k in self.kinds if k not in NETWORK]]
+        if not overlap:
+            lanes = [list(self.kinds)]
+        for n, kinds in enumerate(k for k in lanes if k):
+            rng = random.Random(self.rng.randrange(1 << 62) + n)
+            t = threading.Thread(target=self.run, args=(kinds, rng, until))
+            t.start()
+            self.threads.append(t)
 
     def join(self):
         self.stop_event.set()
-        if self.thread is not None:
-            self.thread.join()
+        for t in self.threads:
+            t.join()
 
     def heal_all(self):
         """Undo everything any fault may have left: links, rate limits,

@@ -19,6 +19,7 @@
 #define ASK_AGAIN_MS     250u  /* pause before asking an unknown outcome again */
 #define KEEP_BOOKING_MS  4000u /* a booking lives up to this long before its cancel */
 #define TAKEN_PAUSE_MS   200u  /* after a refused hold, up to this much more thinking */
+#define KEEPER_TTL_MS    5000u
 
 static const char *const op_names[OP_COUNT] = {
     [OP_HOLD] = "hold",     [OP_BOOK] = "book",     [OP_RELEASE] = "release",
@@ -106,7 +107,7 @@ static void believe(struct proc *p, enum outcome out, const struct usher_cmd_res
         p->hold = out == OUT_OK ? r->id : 0;
         break;
     case OP_BOOK:
-        p->booking = out == OUT_OK ? r->id : 0;
+        p->booking = out == OUT_OK && !p->keeper ? r->id : 0; /* the keeper keeps it */
         p->hold = gone ? 0 : p->hold;
         break;
     case OP_RELEASE:
@@ -163,6 +164,7 @@ void wl_read_value(struct jbuf *b, const struct usher_availability *a, uint32_t 
 {
     bool is_free[HISTORY_SEATS_MAX];
     uint32_t n = a->seat_count < seats ? a->seat_count : seats;
+    n = n < HISTORY_SEATS_MAX ? n : HISTORY_SEATS_MAX;
     for (uint32_t i = 0; i < n; i++) {
         is_free[i] = usher_seat_is_free(a, i);
     }
@@ -188,10 +190,29 @@ static void on_read(void *ctx, int status, const struct usher_availability *a)
     proc_schedule(p, wl_rand(p->w, p->w->o.think_ms + 1u));
 }
 
+/* The keeper's next step: book the hold it has, or hold the next seat. */
+static void pick_keeper(struct proc *p)
+{
+    struct wl *w = p->w;
+    p->target = p->hold;
+    p->op = p->hold != 0 ? OP_BOOK : OP_HOLD;
+    p->ttl_ms = KEEPER_TTL_MS;
+    p->seat_count = 1;
+    p->seats[0] = p->next_seat;
+    if (p->op == OP_HOLD) {
+        p->next_seat = (p->next_seat + 1u) % WL_KEEPER_SEATS;
+    }
+    p->key = usher_key_next(w->clients[p->client]);
+}
+
 /* Picks the next operation and its arguments from what p owns. */
 static void pick(struct proc *p)
 {
     struct wl *w = p->w;
+    if (p->keeper) {
+        pick_keeper(p);
+        return;
+    }
     uint32_t r = wl_rand(w, 100);
     p->target = 0;
     if (p->booking != 0) {
@@ -270,9 +291,14 @@ static void on_timer(uv_timer_t *t)
     }
 }
 
-static void proc_schedule(struct proc *p, uint32_t delay_ms)
+/* How long p waits before its next step, given the usual think time. */
+static uint32_t next_delay(struct proc *p, uint32_t delay_ms)
 {
     struct wl *w = p->w;
+    if (p->keeper) {
+        /* Holds are booked at once; a booking is never cancelled. */
+        return p->op == OP_BOOK && p->asks == 0 ? WL_KEEPER_MS + wl_rand(w, 1000) : delay_ms;
+    }
     if (p->op == OP_HOLD && p->hold == 0 && p->asks == 0) {
         /* Refused (the seats were taken): a shopper looks again a little
          * later rather than hammering the same seats. */
@@ -290,7 +316,12 @@ static void proc_schedule(struct proc *p, uint32_t delay_ms)
             delay_ms = p->ttl_ms - 300u + wl_rand(w, 600);
         }
     }
-    int rc = uv_timer_start(&p->timer, on_timer, delay_ms, 0);
+    return delay_ms;
+}
+
+static void proc_schedule(struct proc *p, uint32_t delay_ms)
+{
+    int rc = uv_timer_start(&p->timer, on_timer, next_delay(p, delay_ms), 0);
     if (rc != 0) {
         (void)fprintf(stderr, "usher-jepsen-workload: timer: %s\n", uv_strerror(rc));
         abort();
@@ -299,7 +330,7 @@ static void proc_schedule(struct proc *p, uint32_t delay_ms)
 
 static void close_all(struct wl *w)
 {
-    for (uint32_t i = 0; i < w->o.processes; i++) {
+    for (uint32_t i = 0; i <= w->o.processes; i++) { /* the keeper is the last */
         uv_close((uv_handle_t *)&w->procs[i].timer, NULL);
     }
     uv_close((uv_handle_t *)&w->tick, NULL);
@@ -343,13 +374,14 @@ int procs_start(struct wl *w)
         return rc;
     }
     w->tick.data = w;
-    for (uint32_t i = 0; i < w->o.processes; i++) {
+    for (uint32_t i = 0; i <= w->o.processes; i++) { /* the keeper is the last */
         struct proc *p = &w->procs[i];
         memset(p, 0, sizeof(*p));
         p->w = w;
         p->id = i;
         p->client = i % w->o.clients;
-        p->event = 1u + i % w->o.events;
+        p->keeper = i == w->o.processes;
+        p->event = p->keeper ? w->o.events + 1u : 1u + i % w->o.events;
         p->customer = 1u + i;
         rc = uv_timer_init(&w->loop, &p->timer);
         if (rc != 0) {

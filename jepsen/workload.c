@@ -133,7 +133,7 @@ static int event_create(struct usher_client *c, uint64_t id, uint32_t seats)
         return rc;
     }
     usher_event_spec_hold_ttl_set(s, WL_TTL_MIN_MS, 10000, 60000);
-    usher_event_spec_limits_set(s, WL_HOLD_SEATS, 64);
+    usher_event_spec_limits_set(s, WL_HOLD_SEATS, 1024); /* the keeper books many */
     rc = usher_event_spec_section_add(s, "A", NULL);
     if (rc == 0) {
         rc = usher_event_spec_row_add(s, "A", (uint16_t)seats, 1);
@@ -157,9 +157,9 @@ int events_create(const struct wl_opts *o)
         return 1;
     }
     uint64_t deadline = uv_hrtime() + (uint64_t)EVENT_SETUP_S * 1000000000u;
-    for (uint32_t e = 1; e <= o->events; e++) {
+    for (uint32_t e = 1; e <= o->events + 1u; e++) {
         do {
-            rc = event_create(c, e, o->seats);
+            rc = event_create(c, e, e <= o->events ? o->seats : WL_KEEPER_SEATS);
         } while (rc != 0 && !usher_is_refusal(rc) && uv_hrtime() < deadline);
         if (rc != 0) {
             (void)fprintf(stderr, "usher-jepsen-workload: event %" PRIu32 ": %s\n", e,
@@ -198,7 +198,7 @@ static int run_load(struct wl *w)
     if (events_create(&w->o) != 0) {
         return 1;
     }
-    w->procs = calloc(w->o.processes, sizeof(*w->procs));
+    w->procs = calloc(w->o.processes + 1u, sizeof(*w->procs)); /* + the keeper */
     if (w->procs == NULL || uv_loop_init(&w->loop) != 0) {
         (void)fprintf(stderr, "usher-jepsen-workload: out of memory\n");
         return 1;

@@ -20,16 +20,18 @@
 #include "history.h"
 #include "usher.h"
 
-#define WL_NODES_MAX   16u
-#define WL_PROCS_MAX   256u
-#define WL_CLIENTS_MAX 16u
-#define WL_EVENTS_MAX  16u
-#define WL_SECONDS_MAX 3600u
-#define WL_HOLD_SEATS  2u    /* seats one hold asks for, at most */
-#define WL_ASKS_MAX    4u    /* attempts of one idempotency key, the first included */
-#define WL_TTL_MIN_MS  1000u /* USHER_HOLD_TTL_MIN_MS: holds expire during the run */
-#define WL_TTL_SPAN_MS 2000u
-#define WL_FINAL_PROC  1000u /* process ids of final reads: WL_FINAL_PROC + node index */
+#define WL_NODES_MAX    16u
+#define WL_PROCS_MAX    256u
+#define WL_CLIENTS_MAX  16u
+#define WL_EVENTS_MAX   16u
+#define WL_SECONDS_MAX  3600u
+#define WL_HOLD_SEATS   2u    /* seats one hold asks for, at most */
+#define WL_ASKS_MAX     4u    /* attempts of one idempotency key, the first included */
+#define WL_TTL_MIN_MS   1000u /* USHER_HOLD_TTL_MIN_MS: holds expire during the run */
+#define WL_TTL_SPAN_MS  2000u
+#define WL_FINAL_PROC   1000u /* process ids of final reads: WL_FINAL_PROC + node index */
+#define WL_KEEPER_SEATS HISTORY_SEATS_MAX /* seats of the keeper's event */
+#define WL_KEEPER_MS    2500u             /* the keeper books a seat about this often */
 
 enum wl_op { OP_HOLD, OP_BOOK, OP_RELEASE, OP_EXTEND, OP_CANCEL, OP_READ, OP_COUNT };
 
@@ -51,7 +53,14 @@ struct wl_opts {
 
 struct wl;
 
-/* One logical client of the history: one operation open at most. */
+/*
+ * One logical client of the history: one operation open at most.
+ *
+ * The last process is the keeper: on an event of its own (id events + 1,
+ * WL_KEEPER_SEATS seats) it holds and books one new seat every
+ * WL_KEEPER_MS or so and never cancels, so bookings made under every
+ * fault of the run must all be in every replica's final read.
+ */
 struct proc {
     struct wl *w;
     uint32_t id;
@@ -70,6 +79,8 @@ struct proc {
     uint16_t seat_count;
     uint32_t ttl_ms;
     uint64_t target; /* hold or booking the command names */
+    bool keeper;
+    uint32_t next_seat; /* keeper: the seat it books next */
 };
 
 struct wl {
@@ -98,8 +109,8 @@ void wl_read_value(struct jbuf *b, const struct usher_availability *a, uint32_t 
  * over and every open operation has completed. Returns 0 or a libuv code. */
 int procs_start(struct wl *w);
 
-/* Creates events 1 .. o->events (EVENT_EXISTS counts as done). Returns 0,
- * or 1 after printing why. */
+/* Creates events 1 .. o->events and the keeper's event o->events + 1
+ * (EVENT_EXISTS counts as done). Returns 0, or 1 after printing why. */
 int events_create(const struct wl_opts *o);
 
 /* Final mode: waits for every replica to apply what the cluster committed,
