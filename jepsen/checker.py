@@ -49,6 +49,8 @@ class Op:
         self.out = {}
         self.final = False
         self.line = pos + 1       # for messages
+        self.t_inv = inv.get("time_ns")  # harness clock, for latencies only
+        self.t_ret = None         # set by a completion, info ones included
 
     def __repr__(self):
         return "%s(line %d, %s -> %s %s)" % (
@@ -82,6 +84,7 @@ def pair(records):
                 problems.append("line %d: completion without invoke" % (pos + 1))
                 continue
             op.type = r["type"]
+            op.t_ret = r.get("time_ns")
             op.out = r.get("value") or {}
             op.final = bool(r.get("final") or op.args.get("final"))
             if op.type != "info":

@@ -53,10 +53,6 @@ class Cluster:
             net.sh("mount", "-t", "tmpfs", "-o", "size=%dm" % DATA_MB, "tmpfs", d)
             self.set_clock(i, 0)
 
-    def unmount(self):
-        for i in self.ids():
-            net.sh("umount", "-l", self.data_dir(i), check=False)
-
     def start(self, i):
         if self.alive(i):
             return  # two faults may both restart it; one usherd per node

@@ -337,7 +337,7 @@ int inv_snapshot_restore(struct inv *inv, const uint8_t *buf, size_t len)
     }
     /* The restored store takes about what the snapshot does, twice over
      * with LMDB's page overhead: have the blocks before writing. */
-    rc = store_reserve(inv->store, 2u * (uint64_t)len + USHER_STORE_RESERVE_BYTES);
+    rc = store_reserve(inv->store, 2u * (uint64_t)len);
     if (rc != 0) {
         return rc;
     }

@@ -31,6 +31,7 @@ struct store {
     MDB_env *env;
     MDB_dbi dbi[STORE_TABLE_COUNT];
     uint64_t map_bytes;
+    uint32_t page_bytes;  /* fixed at open: store_usage() needs no stat call */
     bool writemap;        /* pages are written through the map: reserve blocks */
     bool reserve_off;     /* the file system cannot fallocate: nothing to do */
     uint64_t reserved_to; /* bytes of the data file known to have blocks */
@@ -98,9 +99,14 @@ int store_open(const char *dir, uint64_t map_bytes, bool durable, struct store *
     if (rc == 0) {
         rc = mdb_env_open(s->env, dir, flags, 0600);
     }
+    MDB_stat st;
+    if (rc == 0) {
+        rc = mdb_env_stat(s->env, &st);
+    }
     if (rc != 0) {
         goto err_after_env;
     }
+    s->page_bytes = st.ms_psize;
     int trc = open_tables(s, errmsg);
     if (trc != 0) {
         mdb_env_close(s->env);
@@ -133,11 +139,10 @@ void store_close(struct store *s)
 int store_usage(struct store *s, uint64_t *used_bytes, uint64_t *map_bytes)
 {
     MDB_envinfo info;
-    MDB_stat st;
-    if (mdb_env_info(s->env, &info) != 0 || mdb_env_stat(s->env, &st) != 0) {
+    if (mdb_env_info(s->env, &info) != 0) {
         return USHER_STORAGE;
     }
-    *used_bytes = ((uint64_t)info.me_last_pgno + 1u) * st.ms_psize;
+    *used_bytes = ((uint64_t)info.me_last_pgno + 1u) * s->page_bytes;
     *map_bytes = s->map_bytes;
     return 0;
 }
@@ -156,8 +161,9 @@ int store_reserve(struct store *s, uint64_t bytes)
     if (want <= s->reserved_to) {
         return 0;
     }
-    /* Twice what is asked, so most transactions find it done already. */
-    uint64_t to = used + 2u * bytes < map ? used + 2u * bytes : map;
+    /* One reserve step beyond what is asked, so the transactions that
+     * follow find their blocks there and make no system call. */
+    uint64_t to = want + USHER_STORE_RESERVE_BYTES < map ? want + USHER_STORE_RESERVE_BYTES : map;
     int fd = -1;
     if (mdb_env_get_fd(s->env, &fd) != 0) {
         return USHER_STORAGE;

@@ -68,8 +68,9 @@ USHER_MUST_CHECK int store_usage(struct store *s, uint64_t *used_bytes, uint64_t
 USHER_MUST_CHECK int store_sync(struct store *s);
 
 /* Makes sure the data file has disk blocks for `bytes` past the last page
- * in use (stores written through the map only; see store.c), so a full
- * disk is an error here rather than a SIGBUS in a write. Every write
+ * in use, and allocates one reserve step more when it must allocate
+ * (stores written through the map only; see store.c), so a full disk is an
+ * error here rather than a SIGBUS in a write. Every write
  * transaction reserves USHER_STORE_RESERVE_BYTES at begin; a bulk load
  * (snapshot restore) reserves its size first. Returns 0 or STORAGE. */
 USHER_MUST_CHECK int store_reserve(struct store *s, uint64_t bytes);
