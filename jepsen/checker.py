@@ -7,7 +7,13 @@ operations and checks:
   linearizable    per seat, against the seat model (free, held by hold h until
                   t, booked by booking b; an extend moves t), by a WGL search
                   (Wing & Gong, with Lowe's just-in-time linearization and
-                  memoised states);
+                  memoised states); a hold of one seat refused with
+                  SEAT_TAKEN is an operation without effect that must find
+                  the seat taken (held by a live hold, or booked);
+  multi_seat_refusals
+                  a hold of several seats refused with SEAT_TAKEN needs one
+                  of its seats that may have been taken during the refusal
+                  (a simpler rule than the search: check_multi_seat_refusals);
   no_double_book  no two ok bookings cover one seat without a cancel between;
   exactly_once    no two distinct ok results for one (client, idempotency key);
   hold_expiry     no read shows a seat held, at a cluster time past the expiry
@@ -15,12 +21,16 @@ operations and checks:
                   expiry of its last ok extend, when one came before the read);
   final_reads     every ok booking not cancelled is booked in every final read.
 
+Other refusals (fail) are dropped: they did not happen, and whether they were
+justified is not checked.
+
 Result per check and overall: "valid", "invalid" or "unknown" (the search
 budget was hit). CLI: python3 jepsen/checker.py HISTORY.jsonl, prints a JSON
 summary, exits 0 valid, 1 invalid, 2 unknown. Standard library only.
 """
 
 import argparse
+import bisect
 import json
 import sys
 
@@ -100,7 +110,11 @@ def merge_retries(ops):
     that may have happened as early as the first invoke. An ok attempt is the
     outcome (with the earliest invoke); a fail says none took effect (a refusal
     leaves no idempotency record); only infos stay one info. Distinct ok results
-    are kept apart: exactly_once reports them."""
+    are kept apart: exactly_once reports them.
+
+    A hold refused with SEAT_TAKEN (is_seat_taken) is kept as well, with its
+    own invoke: the server judged the seats taken during that attempt, which
+    the model checks; other fails are dropped."""
     groups, out = {}, []
     for op in ops:
         if op.key is None or op.f == "read":
@@ -108,6 +122,7 @@ def merge_retries(ops):
         else:
             groups.setdefault((op.client, op.key, op.f), []).append(op)
     for attempts in groups.values():
+        out.extend(a for a in attempts if is_seat_taken(a))
         first_inv = min(a.inv for a in attempts)
         oks = [a for a in attempts if a.type == "ok"]
         if oks:
@@ -126,6 +141,18 @@ def merge_retries(ops):
             out.append(attempts[0])
     out.sort(key=lambda o: o.inv)
     return out
+
+
+def is_seat_taken(op):
+    """A hold the server refused with SEAT_TAKEN: one of its seats was held by
+    a live hold or booked when the server judged it (HISTORY.md)."""
+    return (op.f == "hold" and op.type == "fail"
+            and op.out.get("error") == "SEAT_TAKEN")
+
+
+def hold_seat_names(op):
+    """The distinct seats a hold names, as strings, in order."""
+    return list(dict.fromkeys(str(s) for s in op.args.get("seats", [])))
 
 
 def result_id(op):
@@ -204,11 +231,26 @@ def hold_time(op):
 # before the old expiry (an extend can shorten a hold) but not past
 # created_at + hold_lifetime_max_ms (LIMIT_HOLD_LIFETIME). The checker does
 # not know the event's limits, so it does not check that last bound (nor any
-# refusal: fails are dropped); it models the effect on the seats of the hold.
+# refusal of an extend: those fails are dropped); it models the effect on the
+# seats of the hold.
+#
+# A hold of one seat refused with SEAT_TAKEN is a "refuse" op: no effect, and
+# legal only where the seat is taken (booked, or held by a hold alive at the
+# refusal's time: clock, or the reply's now_ms if it has one), as a read
+# showing "taken". It is required (it surely happened, inside its window),
+# so the search must place it there. A known hold counts as alive up to
+# expires_at_ms + clock_bound_ms, as in check_hold_expiry: a server may judge
+# a refusal on its leader's own clock (`bound` below; 0 by default, exact).
+# With a bound, an expired hold is not folded into FREE until the bound has
+# passed too, and a hold of unknown expiry seen free becomes
+# ("held", GONE, t): expired by t, which nothing can extend, book or release.
 #
 # An operation whose reply carries no cluster time is placed at the earliest
 # time >= clock at which it can happen: a smaller clock never constrains the
 # operations after it more, so this loses no linearization.
+
+GONE = "expired"   # the id of a hold seen expired (no op names it)
+
 
 class SeatOp:
     """One operation as seen by one seat (what the model needs)."""
@@ -218,7 +260,8 @@ class SeatOp:
     def __init__(self, op, kind, **kw):
         self.op, self.kind = op, kind
         self.inv, self.ret = op.inv, op.ret
-        self.required = op.type == "ok"   # info ops may also never happen
+        # info ops may also never happen; an ok op, or a refusal, did
+        self.required = kw.get("required", op.type == "ok")
         self.h = kw.get("h")
         self.b = kw.get("b")
         self.exp = kw.get("exp")
@@ -227,10 +270,11 @@ class SeatOp:
         self.status = kw.get("status")
 
 
-def _norm(state, clock):
+def _norm(state, clock, bound=0):
     # A known hold past its expiry is a free seat: it can never be booked or
-    # released again, so folding it keeps the memo small.
-    if state[0] == "held" and state[1] is not None and clock >= state[2]:
+    # released again, so folding it keeps the memo small. With a clock bound
+    # a refusal may still see it alive until expiry + bound.
+    if state[0] == "held" and state[1] is not None and clock >= state[2] + bound:
         return FREE
     return state
 
@@ -262,8 +306,10 @@ def _free_at(state, clock, t):
     return t if tau <= t else None
 
 
-def step(state, clock, s):
-    """The (state, clock) pairs after linearizing s, [] if it cannot be."""
+def step(state, clock, s, bound=0):
+    """The (state, clock) pairs after linearizing s, [] if it cannot be.
+    bound: the clock bound (ms) a refusal may take a hold to live past its
+    expiry (see "refuse" above)."""
     k = s.kind
     if s.t is not None and s.t < clock:
         return []                       # its cluster time is in the past
@@ -310,6 +356,15 @@ def step(state, clock, s):
         if state[0] == "booked" and state[1] == s.b and s.b is not None:
             return [(FREE, at)]
         return []
+    if k == "refuse":
+        # SEAT_TAKEN, no effect. Placed at `at` (clock when the reply has no
+        # time: the earliest admissible time, at which a hold is most alive).
+        if state[0] == "booked":
+            return [(state, at)]
+        if state[0] in ("held", "held?") and (
+                state[1] is None or _alive(state, state[1], at - bound)):
+            return [(state, at)]
+        return []
     if k == "read":
         want = s.status
         if want == "booked" or (want == "taken" and state[0] == "booked"):
@@ -324,9 +379,12 @@ def step(state, clock, s):
             tau = _free_at(state, clock, s.t)
             if tau is None:
                 return []
-            # A hold of unknown expiry seen free has expired: for good.
+            # A hold of unknown expiry seen free has expired: for good (by
+            # tau, which a refusal may still see within the clock bound).
             unknown = state[0] == "held?" or (state[0] == "held" and state[1] is None)
-            return [(_norm(FREE if unknown else state, tau), tau)]
+            if unknown:
+                state = ("held", GONE, tau) if bound else FREE
+            return [(_norm(state, tau, bound), tau)]
         return []
     return []
 
@@ -339,6 +397,12 @@ def seat_histories(ops, index, warnings):
         per.setdefault((event, seat), []).append(s)
 
     for op in ops:
+        if is_seat_taken(op):
+            seats = hold_seat_names(op)
+            if len(seats) == 1:      # several: check_multi_seat_refusals
+                add(op.event, seats[0], SeatOp(op, "refuse", required=True,
+                                               t=op.out.get("now_ms")))
+            continue
         if op.type == "fail" or op.final:
             continue   # fail: did not happen; final reads: see check_final
         if op.f == "read":
@@ -399,7 +463,7 @@ def _candidates(sops, unplaced):
     return [i for i in seen if sops[i].inv < horizon]
 
 
-def check_seat(sops, budget=DEFAULT_BUDGET):
+def check_seat(sops, budget=DEFAULT_BUDGET, clock_bound_ms=0):
     """WGL search of one seat's history.
 
     Returns ("valid" | "invalid" | "unknown", detail). The search linearizes,
@@ -433,7 +497,7 @@ def check_seat(sops, budget=DEFAULT_BUDGET):
         if placed > best_count:
             best, best_count = mask, placed
         for i in reversed(_candidates(sops, ~mask & full)):
-            for st2, c2 in step(state, clock, sops[i]):
+            for st2, c2 in step(state, clock, sops[i], clock_bound_ms):
                 stack.append((mask | 1 << i, st2, c2))
     # not linearizable: name the first required op the search never got past
     stuck = [repr(s.op) for i, s in enumerate(sops)
@@ -443,12 +507,13 @@ def check_seat(sops, budget=DEFAULT_BUDGET):
                        "first_unplaceable": stuck[0] if stuck else None}
 
 
-def check_linearizable(ops, index, budget=DEFAULT_BUDGET, warnings=None):
+def check_linearizable(ops, index, budget=DEFAULT_BUDGET, warnings=None,
+                       clock_bound_ms=0):
     warnings = [] if warnings is None else warnings
     per = seat_histories(ops, index, warnings)
     result, errors, unknown = "valid", [], []
     for (event, seat), sops in sorted(per.items(), key=lambda kv: str(kv[0])):
-        verdict, detail = check_seat(sops, budget)
+        verdict, detail = check_seat(sops, budget, clock_bound_ms)
         if verdict == "invalid":
             errors.append(dict(event=event, seat=seat, **detail))
         elif verdict == "unknown":
@@ -457,8 +522,9 @@ def check_linearizable(ops, index, budget=DEFAULT_BUDGET, warnings=None):
         result = "invalid"
     elif unknown:
         result = "unknown"
+    refusals = sum(s.kind == "refuse" for sops in per.values() for s in sops)
     return {"result": result, "seats": len(per), "errors": errors,
-            "unknown": unknown}
+            "unknown": unknown, "refusals": refusals}
 
 
 # --------------------------------------------------------------------------
@@ -599,6 +665,139 @@ def check_hold_expiry(ops, index, clock_bound_ms=0):
             "clock_bound_ms": clock_bound_ms}
 
 
+def cluster_time(op):
+    """The cluster time an ok operation's reply gives, or None."""
+    if op.type != "ok" or op.final:
+        return None
+    if op.f in ("hold", "extend"):
+        return hold_time(op)
+    return op.out.get("now_ms")
+
+
+def _taker_ends(sops, passed):
+    """For one seat: (invoke, end) of every op that may have taken the seat,
+    sorted by invoke. An ok or info hold or book may hold the seat from its
+    invoke on; `end` is the first line position from which it surely no
+    longer does (INF: maybe never ends):
+
+      hold h    an ok release or book of h returned (a book hands the seat
+                to its booking, a taker of its own), or a cluster time at or
+                past its last possible expiry was seen (passed(E)): E is the
+                largest expiry of the hold and its ok extends, plus the TTL
+                of each info extend (one applies before the expiry it moves,
+                so it adds less than its TTL); an info extend of TTL 0 (the
+                event's maximum), an info hold (expiry unknown) or no expiry
+                in the reply: never;
+      booking b an ok cancel of b returned; an info book (id unknown): never.
+    """
+    ends_of_hold, cancels, extends = {}, {}, {}
+    for s in sops:
+        if s.op.type != "ok":
+            if s.kind == "extend":
+                extends.setdefault(s.h, []).append(s)
+            continue
+        if s.kind in ("release", "book") and s.h is not None:
+            ends_of_hold[s.h] = min(ends_of_hold.get(s.h, INF), s.ret + 1)
+        elif s.kind == "cancel" and s.b is not None:
+            cancels[s.b] = min(cancels.get(s.b, INF), s.ret + 1)
+        elif s.kind == "extend":
+            extends.setdefault(s.h, []).append(s)
+    out = []
+    for s in sops:
+        if s.kind == "hold":
+            if s.op.type != "ok" or s.h is None or s.exp is None:
+                out.append((s.inv, INF))
+                continue
+            last = s.exp
+            for e in extends.get(s.h, []):
+                if e.op.type == "ok":
+                    last = max(last, e.exp if e.exp is not None else INF)
+            for e in extends.get(s.h, []):
+                if e.op.type != "ok":
+                    last = last + e.ttl if e.ttl else INF
+            out.append((s.inv, min(ends_of_hold.get(s.h, INF), passed(last))))
+        elif s.kind == "book":
+            end = cancels.get(s.b, INF) if s.op.type == "ok" and s.b is not None else INF
+            out.append((s.inv, end))
+    out.sort(key=lambda x: x[0])
+    return out
+
+
+def check_multi_seat_refusals(ops, index, clock_bound_ms=0):
+    """A hold of several seats refused with SEAT_TAKEN needs one of its seats
+    that may have been taken at some point of the refusal's window: a seat
+    is taken during [invoke, return] by an ok or info hold or book of it
+    invoked before the return whose holding (_taker_ends) had not surely
+    ended by the invoke. A hold surely expired once an operation of the same
+    event returned, before the refusal's invoke, with a cluster time at or
+    past its last possible expiry + clock_bound_ms (cluster time grows along
+    the event's log, and the refusal came after that operation).
+
+    This is a simpler rule than the search that judges one-seat refusals
+    (linearizable): it never reports a refusal that some order of the event's
+    operations (consistent with real time and the cluster times of their
+    replies) could justify, but it can miss one: it takes every
+    hold and book that may have happened as having happened, as early as its
+    invoke, and does not learn expiries from reads that show a seat free."""
+    refusals = [op for op in ops if is_seat_taken(op)
+                and len(hold_seat_names(op)) > 1]
+    if not refusals:
+        return {"result": "valid", "errors": [], "refusals": 0,
+                "clock_bound_ms": clock_bound_ms}
+    # per event: cluster times seen, by the line of their operation's return
+    times = {}
+    for op in ops:
+        t = cluster_time(op)
+        if t is not None and op.ret != INF:
+            times.setdefault(op.event, []).append((op.ret, t))
+    highs = {}
+    for event, ts in times.items():
+        ts.sort()
+        run, hi = NEG, []
+        for _, t in ts:
+            run = max(run, t)
+            hi.append(run)
+        highs[event] = ([r for r, _ in ts], hi)
+
+    def passed_fn(event):
+        rets, hi = highs.get(event, ([], []))
+
+        def passed(expiry):
+            """The first line from which a cluster time >= expiry + bound
+            has been seen (returned before it), or INF."""
+            if expiry == INF:
+                return INF
+            i = bisect.bisect_left(hi, expiry + clock_bound_ms)
+            return rets[i] + 1 if i < len(rets) else INF
+        return passed
+
+    per = seat_histories(ops, index, [])
+    takers = {}      # (event, seat) -> (invokes, running max of ends)
+
+    def seat_takers(event, seat):
+        if (event, seat) not in takers:
+            pairs = _taker_ends(per.get((event, seat), []), passed_fn(event))
+            run, ends = -1, []
+            for _, end in pairs:
+                run = max(run, end)
+                ends.append(run)
+            takers[(event, seat)] = ([i for i, _ in pairs], ends)
+        return takers[(event, seat)]
+
+    def may_be_taken(event, seat, r):
+        invs, ends = seat_takers(event, seat)
+        i = bisect.bisect_left(invs, r.ret)     # takers invoked before r.ret
+        return i > 0 and ends[i - 1] > r.inv
+
+    errors = []
+    for r in refusals:
+        seats = hold_seat_names(r)
+        if not any(may_be_taken(r.event, seat, r) for seat in seats):
+            errors.append({"refusal": repr(r), "event": r.event, "seats": seats})
+    return {"result": "invalid" if errors else "valid", "errors": errors,
+            "refusals": len(refusals), "clock_bound_ms": clock_bound_ms}
+
+
 def check_final_reads(ops, index):
     """Every ok booking with no cancel that may have happened (ok or info)
     must be booked in every final read; a seat missing from a final read of
@@ -637,7 +836,10 @@ def check(records, budget=DEFAULT_BUDGET, clock_bound_ms=0):
     index = Index(ops)
     warnings = list(problems)
     checks = {
-        "linearizable": check_linearizable(ops, index, budget, warnings),
+        "linearizable": check_linearizable(ops, index, budget, warnings,
+                                           clock_bound_ms),
+        "multi_seat_refusals": check_multi_seat_refusals(ops, index,
+                                                         clock_bound_ms),
         "no_double_book": check_double_book(ops, index),
         "exactly_once": check_exactly_once(raw),
         "hold_expiry": check_hold_expiry(ops, index, clock_bound_ms),
@@ -663,7 +865,8 @@ def main(argv=None):
     ap.add_argument("--budget", type=int, default=DEFAULT_BUDGET,
                     help="search nodes per seat before 'unknown' (default %(default)s)")
     ap.add_argument("--clock-bound-ms", type=int, default=0,
-                    help="slack for hold expiry against read times (default 0)")
+                    help="slack for hold expiry against read times and "
+                    "SEAT_TAKEN refusals (default 0)")
     args = ap.parse_args(argv)
     summary = check(load(args.history), args.budget, args.clock_bound_ms)
     json.dump(summary, sys.stdout, indent=2, default=str)

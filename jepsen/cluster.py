@@ -110,6 +110,23 @@ class Cluster:
         except OSError:
             return False
 
+    def events(self, i, kinds):
+        """Node i's usher_node_events_total series named in kinds, as
+        {kind: value}; {} when it does not answer. Counters start at 0 when
+        a node restarts, so sums over a run with kills are lower bounds."""
+        url = "http://%s:%d/metrics" % (net.addr(i), HTTP_PORT)
+        try:
+            with urllib.request.urlopen(url, timeout=2) as r:
+                text = r.read().decode()
+        except OSError:
+            return {}
+        out = {}
+        for line in text.splitlines():
+            for k in kinds:
+                if line.startswith('usher_node_events_total{kind="%s"}' % k):
+                    out[k] = int(float(line.split()[-1]))
+        return out
+
     def wait_healthy(self, timeout_s):
         """Wait until every node answers 200 on /health; returns the ids
         that did not in time."""

@@ -5,6 +5,7 @@ simulator of the seat model (accepted) with one result flipped (rejected).
 Run: python3 -m unittest discover -s jepsen -p 'test_*.py'
 """
 
+import gzip
 import json
 import os
 import random
@@ -38,8 +39,8 @@ class H:
     def ok(self, p, f, value=None, key=None, **extra):
         self._rec(p, "ok", f, value or {}, key, **extra)
 
-    def fail(self, p, f, key=None):
-        self._rec(p, "fail", f, {"error": "REFUSED"}, key)
+    def fail(self, p, f, key=None, error="REFUSED", **value):
+        self._rec(p, "fail", f, dict(value, error=error), key)
 
     def info(self, p, f, key=None):
         self._rec(p, "info", f, {}, key)
@@ -65,6 +66,11 @@ class H:
     def release(self, p, key, h):
         self.invoke(p, "release", {"customer": p, "hold": h}, key)
         self.ok(p, "release", {}, key)
+
+    def refused(self, p, key, seats, ttl=1000):
+        """A hold of seats refused with SEAT_TAKEN, invoke and fail at once."""
+        self.invoke(p, "hold", {"customer": p, "seats": seats, "ttl_ms": ttl}, key)
+        self.fail(p, "hold", key, error="SEAT_TAKEN")
 
     def read(self, p, seats, now, final=False):
         self.invoke(p, "read")
@@ -487,6 +493,300 @@ class Handwritten(unittest.TestCase):
         self.assertEqual(s["checks"]["linearizable"]["result"], "unknown")
         self.assertEqual(run(h, budget=10**6)["valid"], "invalid")
 
+    # ---- SEAT_TAKEN refusals: must find a seat taken (HISTORY.md)
+
+    def test_refusal_of_held_seat_is_justified(self):
+        h = H()
+        h.hold(1, 1, ["A-1"], h=10, now=100)           # alive until 1100
+        h.refused(2, 1, ["A-1"])
+        h.read(0, {"A-1": "held"}, now=900)
+        h.refused(3, 1, ["A-1"])                       # at >= 900: still alive
+        s = run(h)
+        self.assertVerdicts(s, "valid", linearizable="valid")
+        self.assertEqual(s["checks"]["linearizable"]["refusals"], 2)
+
+    def test_refusal_of_booked_seat_is_justified(self):
+        # Long after the hold's expiry: a booking does not expire.
+        h = H()
+        h.hold(1, 1, ["A-1"], h=10, now=100, ttl=100)
+        h.book(1, 2, 10, 20)
+        h.read(0, {"A-1": "booked"}, now=50_000)
+        h.refused(2, 1, ["A-1"])
+        self.assertVerdicts(run(h), "valid", linearizable="valid")
+        h.cancel(1, 3, 20)                             # now it is free
+        h.refused(2, 2, ["A-1"])
+        self.assertVerdicts(run(h), "invalid", linearizable="invalid")
+
+    def test_refusal_of_free_seat_is_rejected(self):
+        # No hold at all.
+        h = H()
+        h.refused(2, 1, ["A-1"])
+        s = run(h)
+        self.assertVerdicts(s, "invalid", linearizable="invalid")
+        self.assertIn("SEAT_TAKEN", s["checks"]["linearizable"]["errors"][0]
+                      ["first_unplaceable"])
+        # The only hold expired long before (a read at 5000 says the cluster
+        # time passed its expiry, 200, before the refusal began).
+        h = H()
+        h.hold(1, 1, ["A-1"], h=10, now=100, ttl=100)
+        h.read(0, {"A-1": "free"}, now=5000)
+        h.refused(2, 1, ["A-1"])
+        self.assertVerdicts(run(h), "invalid", linearizable="invalid")
+        # The only hold was released before the refusal's invoke.
+        h = H()
+        h.hold(1, 1, ["A-1"], h=10, now=100)
+        h.release(1, 2, 10)
+        h.refused(2, 1, ["A-1"])
+        self.assertVerdicts(run(h), "invalid", linearizable="invalid")
+
+    def test_refusal_before_expiry_is_justified_without_later_time(self):
+        # Nothing tells the cluster time moved past the expiry: the refusal
+        # may have been judged before it (the model places it at the
+        # earliest admissible time).
+        h = H()
+        h.hold(1, 1, ["A-1"], h=10, now=100, ttl=100)
+        h.refused(2, 1, ["A-1"])
+        self.assertVerdicts(run(h), "valid")
+        h.read(0, {"A-1": "free"}, now=300)            # after: no matter
+        self.assertVerdicts(run(h), "valid")
+
+    def test_refusal_concurrent_with_release_is_justified(self):
+        h = H()
+        h.hold(1, 1, ["A-1"], h=10, now=100)
+        h.invoke(1, "release", {"customer": 1, "hold": 10}, 2)
+        h.invoke(2, "hold", {"customer": 2, "seats": ["A-1"], "ttl_ms": 1000}, 1)
+        h.ok(1, "release", {}, 2)
+        h.fail(2, "hold", 1, error="SEAT_TAKEN")       # before the release
+        self.assertVerdicts(run(h), "valid", linearizable="valid")
+
+    def test_refusal_concurrent_with_expiry_is_justified(self):
+        # A read at 250 (past the expiry, 200) returns inside the refusal's
+        # window: the refusal may have come before it, at a time < 200.
+        h = H()
+        h.hold(1, 1, ["A-1"], h=10, now=100, ttl=100)
+        h.invoke(2, "hold", {"customer": 2, "seats": ["A-1"], "ttl_ms": 1000}, 1)
+        h.read(0, {"A-1": "free"}, now=250)
+        h.fail(2, "hold", 1, error="SEAT_TAKEN")
+        self.assertVerdicts(run(h), "valid", linearizable="valid")
+
+    def test_refusal_concurrent_with_hold_is_justified(self):
+        h = H()
+        h.invoke(1, "hold", {"customer": 1, "seats": ["A-1"], "ttl_ms": 1000}, 1)
+        h.invoke(2, "hold", {"customer": 2, "seats": ["A-1"], "ttl_ms": 1000}, 1)
+        h.fail(2, "hold", 1, error="SEAT_TAKEN")       # after hold 10
+        h.ok(1, "hold", {"hold": 10, "seats": ["A-1"], "expires_at_ms": 1100}, 1)
+        self.assertVerdicts(run(h), "valid", linearizable="valid")
+        # Not when that hold was invoked after the refusal returned.
+        h = H()
+        h.refused(2, 1, ["A-1"])
+        h.hold(1, 1, ["A-1"], h=10, now=100)
+        self.assertVerdicts(run(h), "invalid", linearizable="invalid")
+
+    def test_refusal_justified_by_info_hold_or_extend(self):
+        # A hold whose outcome is unknown may hold the seat (any expiry).
+        h = H()
+        h.invoke(1, "hold", {"customer": 1, "seats": ["A-1"], "ttl_ms": 100}, 1)
+        h.info(1, "hold", 1)
+        h.read(0, {"A-2": "free"}, now=5000)
+        h.refused(2, 1, ["A-1"])
+        self.assertVerdicts(run(h), "valid")
+        # ... unless it was seen gone first.
+        h.read(0, {"A-1": "free"}, now=6000)
+        h.refused(2, 2, ["A-1"])
+        self.assertVerdicts(run(h), "invalid", linearizable="invalid")
+        # An info extend may have kept a hold alive up to old expiry + ttl.
+        h = H()
+        h.hold(1, 1, ["A-1"], h=10, now=100)           # expires at 1100
+        h.invoke(1, "extend", {"customer": 1, "hold": 10, "ttl_ms": 1000}, 2)
+        h.info(1, "extend", 2)
+        h.read(0, {"A-1": "held"}, now=1500)
+        h.refused(2, 1, ["A-1"])
+        self.assertVerdicts(run(h), "valid")
+        h.read(0, {"A-2": "free", "A-1": "free"}, now=2100)
+        h.refused(2, 2, ["A-1"])
+        self.assertVerdicts(run(h), "invalid", linearizable="invalid")
+
+    def test_refusal_with_cluster_time(self):
+        # A refusal that says when it was judged is judged then.
+        h = H()
+        h.hold(1, 1, ["A-1"], h=10, now=100, ttl=100)
+        h.invoke(2, "hold", {"customer": 2, "seats": ["A-1"], "ttl_ms": 1000}, 1)
+        h.fail(2, "hold", 1, error="SEAT_TAKEN", now_ms=150)
+        self.assertVerdicts(run(h), "valid")
+        h.invoke(3, "hold", {"customer": 3, "seats": ["A-1"], "ttl_ms": 1000}, 1)
+        h.fail(3, "hold", 1, error="SEAT_TAKEN", now_ms=250)
+        self.assertVerdicts(run(h), "invalid", linearizable="invalid")
+
+    def test_refusal_clock_bound(self):
+        # Just past the expiry by cluster time: a wrong refusal, unless the
+        # server may judge on a clock up to clock_bound_ms behind.
+        for info in (False, True):
+            h = H()
+            if info:
+                # expiry unknown after an info extend (in [1100, 2100)); the
+                # read at 1500 says it was <= 1500
+                h.hold(1, 1, ["A-1"], h=10, now=100)
+                h.invoke(1, "extend", {"customer": 1, "hold": 10, "ttl_ms": 1000}, 2)
+                h.info(1, "extend", 2)
+                seen = 1500
+            else:
+                h.hold(1, 1, ["A-1"], h=10, now=100, ttl=100)   # expires at 200
+                seen = 205
+            h.read(0, {"A-1": "free"}, now=seen)
+            h.refused(2, 1, ["A-1"])
+            self.assertVerdicts(run(h), "invalid", linearizable="invalid")
+            self.assertEqual(run(h, clock_bound_ms=10)["valid"], "valid", info)
+            h.read(0, {"A-1": "free"}, now=seen + 15)   # the bound passed too
+            h.refused(2, 2, ["A-1"])
+            self.assertEqual(run(h, clock_bound_ms=10)["checks"]["linearizable"]
+                             ["result"], "invalid", info)
+
+    def test_other_refusals_are_not_checked(self):
+        # Only a fail with SEAT_TAKEN is judged: not other codes, nor an
+        # unknown outcome (info), of holds of free seats.
+        h = H()
+        h.invoke(2, "hold", {"customer": 2, "seats": ["A-1"], "ttl_ms": 1000}, 1)
+        h.fail(2, "hold", 1, error="LIMIT_HOLD_SEATS")
+        h.invoke(2, "hold", {"customer": 2, "seats": ["A-2"], "ttl_ms": 1000}, 2)
+        h._rec(2, "info", "hold", {"error": "SEAT_TAKEN"}, 2)
+        s = run(h)
+        self.assertVerdicts(s, "valid", linearizable="valid")
+        self.assertEqual(s["checks"]["linearizable"]["refusals"], 0)
+        h.refused(3, 1, ["A-1"])
+        s = run(h)
+        self.assertVerdicts(s, "invalid", linearizable="invalid")
+        self.assertEqual(s["checks"]["linearizable"]["refusals"], 1)
+
+    def test_refused_retry_is_judged_in_its_own_window(self):
+        # An attempt with an unknown outcome, then a SEAT_TAKEN for the same
+        # key: no attempt took effect (else the retry would be replayed), so
+        # the seat was free, and the refusal is wrong.
+        h = H()
+        h.invoke(2, "hold", {"customer": 2, "seats": ["A-1"], "ttl_ms": 1000}, 1)
+        h.info(2, "hold", 1)
+        h.refused(2, 1, ["A-1"])
+        self.assertVerdicts(run(h), "invalid", linearizable="invalid")
+        # A hold of someone else between the attempts justifies it.
+        h = H()
+        h.invoke(2, "hold", {"customer": 2, "seats": ["A-1"], "ttl_ms": 1000}, 1)
+        h.info(2, "hold", 1)
+        h.hold(1, 1, ["A-1"], h=10, now=100)
+        h.refused(2, 1, ["A-1"])
+        self.assertVerdicts(run(h), "valid")
+        # Not one released before the refusing attempt began: the reply
+        # answers that attempt (libusher drops late replies to earlier ones).
+        h = H()
+        h.hold(1, 1, ["A-1"], h=10, now=100)
+        h.invoke(2, "hold", {"customer": 2, "seats": ["A-1"], "ttl_ms": 1000}, 1)
+        h.info(2, "hold", 1)
+        h.release(1, 2, 10)
+        h.refused(2, 1, ["A-1"])
+        self.assertVerdicts(run(h), "invalid", linearizable="invalid")
+
+    def test_multi_seat_refusal(self):
+        # Justified when one of its seats is taken.
+        h = H()
+        h.hold(1, 1, ["A-2"], h=10, now=100)
+        h.refused(2, 1, ["A-1", "A-2"])
+        s = run(h)
+        self.assertVerdicts(s, "valid", multi_seat_refusals="valid")
+        self.assertEqual(s["checks"]["multi_seat_refusals"]["refusals"], 1)
+        # Both free: A-1 never held, A-2's hold released.
+        h.release(1, 2, 10)
+        h.refused(2, 2, ["A-1", "A-2"])
+        s = run(h)
+        self.assertVerdicts(s, "invalid", multi_seat_refusals="invalid",
+                            linearizable="valid")
+        self.assertEqual(len(s["checks"]["multi_seat_refusals"]["errors"]), 1)
+        # Or A-2's hold expired, as a read of the event (at 1500, past 1100)
+        # says before the refusal began; even a read of the other seat.
+        for seen in ({"A-1": "free"}, {"A-2": "free"}):
+            h = H()
+            h.hold(1, 1, ["A-2"], h=10, now=100)
+            h.read(0, seen, now=1500)
+            h.refused(2, 1, ["A-1", "A-2"])
+            self.assertVerdicts(run(h), "invalid", multi_seat_refusals="invalid")
+            self.assertEqual(run(h, clock_bound_ms=500)["valid"], "valid")
+
+    def test_multi_seat_refusal_lenient_cases(self):
+        # Concurrent with the release of the one hold: it may come first.
+        h = H()
+        h.hold(1, 1, ["A-2"], h=10, now=100)
+        h.invoke(1, "release", {"customer": 1, "hold": 10}, 2)
+        h.refused(2, 1, ["A-1", "A-2"])
+        h.ok(1, "release", {}, 2)
+        self.assertVerdicts(run(h), "valid")
+        # A hold invoked before it returned; an info hold; an ok extend
+        # past the time seen; a booking.
+        for setup in ("hold", "info", "extend", "book"):
+            h = H()
+            if setup == "hold":
+                h.invoke(1, "hold", {"customer": 1, "seats": ["A-2"], "ttl_ms": 1000}, 1)
+            elif setup == "info":
+                h.invoke(1, "hold", {"customer": 1, "seats": ["A-2"], "ttl_ms": 100}, 1)
+                h.info(1, "hold", 1)
+            else:
+                h.hold(1, 1, ["A-2"], h=10, now=100)   # expires at 1100
+                if setup == "extend":
+                    h.extend(1, 2, 10, now=1000)       # expires at 2000
+                else:
+                    h.book(1, 2, 10, 20)
+            h.read(0, {"A-1": "free"}, now=1500)
+            h.refused(2, 1, ["A-1", "A-2"])
+            if setup == "hold":
+                h.ok(1, "hold", {"hold": 10, "seats": ["A-2"],
+                                 "expires_at_ms": 1600}, 1)
+            self.assertVerdicts(run(h), "valid", multi_seat_refusals="valid")
+        # A hold invoked inside its window may come first.
+        h = H()
+        h.invoke(2, "hold", {"customer": 2, "seats": ["A-1", "A-2"], "ttl_ms": 9}, 1)
+        h.hold(1, 1, ["A-2"], h=10, now=100)
+        h.fail(2, "hold", 1, error="SEAT_TAKEN")
+        self.assertVerdicts(run(h), "valid")
+        # A hold invoked after the refusal returned does not justify it.
+        h = H()
+        h.refused(2, 1, ["A-1", "A-2"])
+        h.hold(1, 1, ["A-2"], h=10, now=100)
+        self.assertVerdicts(run(h), "invalid", multi_seat_refusals="invalid")
+
+    def test_many_refusals_search_stays_linear(self):
+        # Refusals are required, effect-free ops: the just-in-time search
+        # places each at once, so the nodes grow with the history, not its
+        # subsets (and _candidates walks only the open ops).
+        h = H()
+        h.hold(1, 1, ["A-1"], h=10, now=100, ttl=10**9)
+        for k in range(1, 1001):            # pairs of overlapping refusals
+            h.invoke(2, "hold", {"customer": 2, "seats": ["A-1"], "ttl_ms": 9}, k)
+            h.invoke(3, "hold", {"customer": 3, "seats": ["A-1"], "ttl_ms": 9}, k)
+            h.fail(2, "hold", k, error="SEAT_TAKEN")
+            h.read(0, {"A-1": "held"}, now=100 + k)
+            h.fail(3, "hold", k, error="SEAT_TAKEN")
+        ops = checker.merge_retries(checker.pair(h.records)[0])
+        per = checker.seat_histories(ops, checker.Index(ops), [])
+        verdict, detail = checker.check_seat(per[(1, "A-1")])
+        self.assertEqual(verdict, "valid")
+        self.assertLess(detail["nodes"], 2 * len(per[(1, "A-1")]))
+
+    def test_refusal_in_recorded_run(self):
+        # The recorded run (test_real_history.py) is valid with its refusals
+        # judged; a SEAT_TAKEN of a seat before anyone held it is not.
+        path = os.path.join(os.path.dirname(os.path.abspath(__file__)),
+                            "testdata", "run-small.jsonl.gz")
+        with gzip.open(path, "rt") as f:
+            records = [json.loads(line) for line in f if line.strip()]
+        s = checker.check(records)
+        self.assertEqual(s["valid"], "valid")
+        self.assertGreater(s["checks"]["linearizable"]["refusals"], 0)
+        self.assertGreater(s["checks"]["multi_seat_refusals"]["refusals"], 0)
+        first = next(r for r in records if r["f"] == "hold")
+        for seats in (["0"], ["0", "1"]):
+            inv = dict(first, process=9999, key=1, time_ns=0, type="invoke",
+                       value={"customer": 9999, "seats": seats, "ttl_ms": 1000})
+            fail = dict(inv, type="fail", value={"error": "SEAT_TAKEN"})
+            s = checker.check([inv, fail] + records)
+            name = "linearizable" if len(seats) == 1 else "multi_seat_refusals"
+            self.assertEqual(s["checks"][name]["result"], "invalid", seats)
+
 
 # --------------------------------------------------------------------------
 # Generated histories
@@ -534,7 +834,8 @@ def simulate(seed, n_ops=150, n_seats=4, overlap=4, extends=False):
                 ops.append((f, args, "ok" if known else "info", out))
             else:
                 # refused; sometimes the client never hears so
-                ops.append((f, args, "fail" if rng.random() < 0.8 else "info", {}))
+                ops.append((f, args, "fail" if rng.random() < 0.8 else "info",
+                            {"error": "SEAT_TAKEN"}))
         elif f == "extend" and any(holds[h]["known"] for h in holds):
             # any hold the client knows: an expired, released or booked one
             # is refused (fail, or an info that did not take effect)
@@ -599,7 +900,7 @@ def simulate(seed, n_ops=150, n_seats=4, overlap=4, extends=False):
             base["key"] = key
         events.append((inv, dict(base, type="invoke", value=args)))
         events.append((ret, dict(base, type=type_,
-                                 value=out if type_ == "ok" else {})))
+                                 value=out if type_ != "info" else {})))
     events.sort(key=lambda e: e[0])
     records = []
     for t, r in events:
@@ -667,6 +968,9 @@ class Generated(unittest.TestCase):
             s = checker.check(simulate(seed))
             self.assertEqual(s["valid"], "valid",
                              "seed %d: %s" % (seed, json.dumps(s, default=str)[:2000]))
+            # refused holds (SEAT_TAKEN, of one seat and of two) were judged
+            self.assertGreater(s["checks"]["linearizable"]["refusals"], 0, seed)
+            self.assertGreater(s["checks"]["multi_seat_refusals"]["refusals"], 0, seed)
 
     def test_generated_mutation_rejected(self):
         for seed in self.SEEDS:

@@ -8,7 +8,9 @@
  */
 #include "batch.h"
 
+#include <assert.h>
 #include <string.h>
+#include <uv.h>
 
 #include "assertion.h"
 #include "codec.h"
@@ -18,6 +20,8 @@
 
 /* Bytes of a command's length prefix inside a batch. */
 #define CMD_PREFIX_BYTES 4u
+
+static_assert((BATCH_KEY_SLOTS & (BATCH_KEY_SLOTS - 1u)) == 0, "a power of two");
 
 static size_t pad8(size_t n)
 {
@@ -41,12 +45,16 @@ int batch_init(struct batch *b, struct raft *r, const struct batch_options *o)
     b->queue = mem_calloc(o->queue_max, sizeof(*b->queue));
     b->entries = mem_calloc(o->in_flight_max, sizeof(*b->entries));
     b->waiter_slots = mem_calloc((size_t)o->in_flight_max * o->cmds_max, sizeof(*b->waiter_slots));
-    if (b->queue == NULL || b->entries == NULL || b->waiter_slots == NULL) {
+    b->keys = mem_calloc(BATCH_KEY_SLOTS, sizeof(*b->keys));
+    if (b->queue == NULL || b->entries == NULL || b->waiter_slots == NULL || b->keys == NULL) {
         mem_free(b->queue);
         mem_free(b->entries);
         mem_free(b->waiter_slots);
+        mem_free(b->keys);
         return USHER_NOMEM;
     }
+    /* Every command counted at once fits a counter. */
+    ASSERT((uint64_t)o->queue_max + (uint64_t)o->in_flight_max * o->cmds_max <= UINT32_MAX);
     for (uint32_t i = 0; i < o->in_flight_max; i++) {
         b->entries[i].batch = b;
         b->entries[i].waiters = &b->waiter_slots[(size_t)i * o->cmds_max];
@@ -61,9 +69,36 @@ void batch_close(struct batch *b)
     mem_free(b->queue);
     mem_free(b->entries);
     mem_free(b->waiter_slots);
+    mem_free(b->keys);
     b->queue = NULL;
     b->entries = NULL;
     b->waiter_slots = NULL;
+    b->keys = NULL;
+}
+
+static uint32_t *key_slot(const struct batch *b, uint64_t key)
+{
+    /* The key is a hash already (group_key()): its low bits index. */
+    return &b->keys[key & (BATCH_KEY_SLOTS - 1u)];
+}
+
+bool batch_key_busy(const struct batch *b, uint64_t key)
+{
+    ASSERT(key != 0);
+    return *key_slot(b, key) != 0;
+}
+
+/* Answers one waiter: its key stops counting first, so a callback that
+ * asks batch_key_busy() sees it gone. */
+static void waiter_call(struct batch *b, const struct batch_waiter *w, int status,
+                        const struct cmd_result *result)
+{
+    if (w->key != 0) {
+        uint32_t *slot = key_slot(b, w->key);
+        ASSERT(*slot > 0);
+        (*slot)--;
+    }
+    w->cb(w->ctx, status, result);
 }
 
 uint64_t batch_stamp(uint64_t previous_ms, uint64_t wall_ms)
@@ -76,7 +111,8 @@ void batch_stamp_floor(struct batch *b, uint64_t floor_ms)
     b->stamp_ms = batch_stamp(b->stamp_ms, floor_ms);
 }
 
-int batch_push(struct batch *b, const uint8_t *cmd, size_t len, group_submit_cb cb, void *ctx)
+int batch_push(struct batch *b, const uint8_t *cmd, size_t len, uint64_t key, group_submit_cb cb,
+               void *ctx)
 {
     ASSERT(cb != NULL);
     if (len == 0 || len > USHER_CMD_BYTES_MAX) {
@@ -91,8 +127,13 @@ int batch_push(struct batch *b, const uint8_t *cmd, size_t len, group_submit_cb 
     }
     memcpy(copy, cmd, len);
     uint32_t at = (b->queue_head + b->queue_len) % b->o.queue_max;
-    b->queue[at] = (struct batch_cmd){ .bytes = copy, .len = len, .waiter = { cb, ctx } };
+    b->queue[at] = (struct batch_cmd){ .bytes = copy, .len = len, .waiter = { cb, ctx, key } };
     b->queue_len++;
+    if (key != 0) {
+        uint32_t *slot = key_slot(b, key);
+        ASSERT(*slot < UINT32_MAX);
+        (*slot)++;
+    }
     return 0;
 }
 
@@ -116,7 +157,7 @@ static void queue_answer(struct batch *b, uint32_t n, int status)
     ASSERT(n <= b->queue_len);
     for (uint32_t i = 0; i < n; i++) {
         struct batch_waiter w = queue_shift(b);
-        w.cb(w.ctx, status, NULL);
+        waiter_call(b, &w, status, NULL);
     }
 }
 
@@ -163,20 +204,20 @@ static void entry_fill(struct batch *b, struct batch_entry *e, uint8_t *buf, siz
 }
 
 /* Hands each command of an applied entry its own result. */
-static void entry_answer(const struct batch_entry *e, const struct fsm_output *out)
+static void entry_answer(struct batch *b, const struct batch_entry *e, const struct fsm_output *out)
 {
     if (out->decode_status != 0) {
         /* Applied as an empty batch: none of its commands happened. Only a
          * command that does not decode gets here (group.h: submit needs
          * bytes codec_cmd_decode() accepts). */
         for (uint32_t i = 0; i < e->count; i++) {
-            e->waiters[i].cb(e->waiters[i].ctx, out->decode_status, NULL);
+            waiter_call(b, &e->waiters[i], out->decode_status, NULL);
         }
         return;
     }
     ASSERT(out->count == e->count);
     for (uint32_t i = 0; i < e->count; i++) {
-        e->waiters[i].cb(e->waiters[i].ctx, 0, &out->results[i]);
+        waiter_call(b, &e->waiters[i], 0, &out->results[i]);
     }
 }
 
@@ -195,14 +236,17 @@ static void on_applied(struct raft_apply *req, int status, void *result)
         /* The fsm's index (raft_last_applied + 1) is the entry's: the
          * undocumented ordering of fsm.c, checked on every leader entry. */
         ASSERT(out->index == req->index);
-        entry_answer(e, out);
+        if (e->proposed_ns > b->confirmed_ns) {
+            b->confirmed_ns = e->proposed_ns;
+        }
+        entry_answer(b, e, out);
         return;
     }
     /* Ambiguous: the entry may still commit. NOT_LEADER with no result, so
      * the client retries with the same idempotency key (group.h). */
     b->counters.lost += e->count;
     for (uint32_t i = 0; i < e->count; i++) {
-        e->waiters[i].cb(e->waiters[i].ctx, USHER_NOT_LEADER, NULL);
+        waiter_call(b, &e->waiters[i], USHER_NOT_LEADER, NULL);
     }
 }
 
@@ -226,6 +270,7 @@ static int propose_one(struct batch *b, uint64_t wall_ms)
     e->req.data = e;
     struct raft_buffer rb = { .base = buf, .len = padded };
     b->in_flight++;
+    e->proposed_ns = uv_hrtime(); /* before raft sends anything of it */
     int rv = raft_apply(b->raft, &e->req, &rb, 1, on_applied);
     if (rv != 0) {
         b->in_flight--;

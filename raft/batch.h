@@ -20,15 +20,25 @@
  * each of its commands NOT_LEADER with no result: it may still commit, so
  * the client retries with the same idempotency key (group.h).
  *
- * Memory: the queue, the in-flight entries and their callback slots are
- * allocated once by batch_init(); each queued command's bytes are one
- * mem_alloc() (a failed one is answered BUSY), each entry one raft_malloc()
- * that raft owns once raft_apply() accepted it.
+ * Two facts the leader lease needs (group.h): when the newest entry that was
+ * applied had been proposed (a majority heard from this leader after that
+ * moment), and whether a command with a given idempotency key is queued or
+ * in flight (its retry must then go through the log to get the first
+ * result). The keys are counted in a fixed table of BATCH_KEY_SLOTS
+ * counters (256 KiB per shard) indexed by the key's hash: a collision only
+ * sends a command through the log that could have been answered on the
+ * leader.
+ *
+ * Memory: the queue, the in-flight entries, their callback slots and the key
+ * counters are allocated once by batch_init(); each queued command's bytes
+ * are one mem_alloc() (a failed one is answered BUSY), each entry one
+ * raft_malloc() that raft owns once raft_apply() accepted it.
  */
 #ifndef USHER_RAFT_BATCH_H
 #define USHER_RAFT_BATCH_H
 
 #include <raft.h>
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -43,10 +53,14 @@ struct batch_options {
                                  multiple of 8 that holds the largest command */
 };
 
-/* Who waits for a command's result. */
+/* Counters of the keys queued or in flight (a power of two). */
+#define BATCH_KEY_SLOTS 65536u
+
+/* Who waits for a command's result, and the command's key (0: none). */
 struct batch_waiter {
     group_submit_cb cb;
     void *ctx;
+    uint64_t key;
 };
 
 /* A queued command; its bytes are owned by the batch. */
@@ -61,6 +75,7 @@ struct batch_entry {
     struct raft_apply req;
     struct batch *batch;
     uint32_t count;               /* commands in the entry */
+    uint64_t proposed_ns;         /* uv_hrtime() just before raft_apply() */
     struct batch_waiter *waiters; /* cmds_max slots, count used */
 };
 
@@ -81,6 +96,10 @@ struct batch {
     uint32_t entries_head;             /* oldest entry in flight */
     uint32_t in_flight;
     uint64_t stamp_ms; /* the last stamp proposed (or the floor) */
+    /* proposed_ns of the newest entry applied (status 0): a majority of the
+     * group accepted an entry of this leader sent after that moment. */
+    uint64_t confirmed_ns;
+    uint32_t *keys; /* BATCH_KEY_SLOTS counters of queued + in-flight keys */
     struct batch_counters counters;
 };
 
@@ -95,14 +114,19 @@ USHER_MUST_CHECK int batch_init(struct batch *b, struct raft *r, const struct ba
 void batch_close(struct batch *b);
 
 /*
- * Queues a copy of one encoded command (cmd borrowed for the call); cb is
- * called exactly once, later: from batch_fail() or once its entry was
- * applied or lost. Returns 0, or at once (cb not called) BUSY when the
- * queue is full or the copy cannot be allocated, LIMIT_MSG_SIZE when len is
- * 0 or above USHER_CMD_BYTES_MAX.
+ * Queues a copy of one encoded command (cmd borrowed for the call) whose
+ * idempotency key is key (group_key(); 0: none); cb is called exactly once,
+ * later: from batch_fail() or once its entry was applied or lost. Returns
+ * 0, or at once (cb not called) BUSY when the queue is full or the copy
+ * cannot be allocated, LIMIT_MSG_SIZE when len is 0 or above
+ * USHER_CMD_BYTES_MAX.
  */
-USHER_MUST_CHECK int batch_push(struct batch *b, const uint8_t *cmd, size_t len, group_submit_cb cb,
-                                void *ctx);
+USHER_MUST_CHECK int batch_push(struct batch *b, const uint8_t *cmd, size_t len, uint64_t key,
+                                group_submit_cb cb, void *ctx);
+
+/* True when a command with key (!= 0) may be queued or in flight: false
+ * means certainly none is. */
+bool batch_key_busy(const struct batch *b, uint64_t key);
 
 /*
  * Proposes the queued commands as entries stamped from wall_ms, while

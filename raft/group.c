@@ -35,9 +35,11 @@
 
 #include <raft.h>
 #include <raft/uv.h>
+#include <xxhash.h>
 
 #include "assertion.h"
 #include "batch.h"
+#include "buf.h"
 #include "codec.h"
 #include "fsm.h"
 #include "io_guard.h"
@@ -119,6 +121,13 @@ struct group {
     group_transfer_cb transfer_cb;
     void *transfer_ctx;
     struct raft_barrier read_barrier;
+    uint64_t read_barrier_ns;      /* when read_barrier was proposed */
+    uint64_t leader_barrier_ns;    /* when leader_barrier was proposed */
+    uint64_t barrier_confirmed_ns; /* the newest of those two that committed */
+    /* Confirmations proposed before this moment do not count for the lease:
+     * the start of the current role, or UINT64_MAX once a transfer began
+     * (the target may campaign at once). */
+    uint64_t lease_floor_ns;
     struct group_reader *reads; /* ring of o.queue_max */
     uint32_t reads_head;
     uint32_t reads_len;
@@ -224,6 +233,13 @@ static int options_fill(struct group_options *o, char *errmsg)
     o->sweep_interval_ms = or_default(o->sweep_interval_ms, GROUP_SWEEP_INTERVAL_DEFAULT_MS);
     o->election_timeout_ms = or_default(o->election_timeout_ms, GROUP_ELECTION_DEFAULT_MS);
     o->heartbeat_timeout_ms = or_default(o->heartbeat_timeout_ms, GROUP_HEARTBEAT_DEFAULT_MS);
+    if (o->lease_ms > o->election_timeout_ms / 2u) {
+        (void)snprintf(errmsg, USHER_ERRMSG_MAX,
+                       "lease_ms %u is above half of election_timeout_ms %u: the lease must end "
+                       "well before any follower may start an election",
+                       o->lease_ms, o->election_timeout_ms);
+        return USHER_INVALID;
+    }
     return 0;
 }
 
@@ -324,6 +340,62 @@ static void marker_write(struct group *g)
     }
 }
 
+/* ---- Leader lease (group.h; docs/REPLICATION.md "Leader lease") ---- */
+
+/* A barrier proposed at proposed_ns committed. */
+static void lease_confirm(struct group *g, uint64_t proposed_ns)
+{
+    if (proposed_ns > g->barrier_confirmed_ns) {
+        g->barrier_confirmed_ns = proposed_ns;
+    }
+}
+
+bool group_leased(struct group *g)
+{
+    if (g->o.lease_ms == 0 || g->state != GROUP_RUNNING || g->role != GROUP_ROLE_SERVING) {
+        return false;
+    }
+    /* raft may have stepped down earlier in this loop turn (a higher term
+     * seen), before role_poll() notices: ask it, not the cached role. */
+    if (raft_state(&g->raft) != RAFT_LEADER || g->raft.current_term != g->role_term) {
+        return false;
+    }
+    uint64_t confirmed = g->batch.confirmed_ns > g->barrier_confirmed_ns ? g->batch.confirmed_ns
+                                                                         : g->barrier_confirmed_ns;
+    if (confirmed < g->lease_floor_ns) {
+        return false;
+    }
+    /* The clock is read now, not the loop's cached time: a pause between
+     * the cached time and this answer must not stretch the lease. */
+    return uv_hrtime() < confirmed + (uint64_t)g->o.lease_ms * 1000000u;
+}
+
+uint64_t group_key(uint64_t client_id, uint64_t idem_key)
+{
+    uint8_t bytes[16];
+    buf_put_be64(bytes, client_id);
+    buf_put_be64(bytes + 8, idem_key);
+    uint64_t h = XXH64(bytes, sizeof(bytes), 0);
+    return h != 0 ? h : 1;
+}
+
+int group_answer_local(struct group *g, const struct cmd *cmd, uint64_t key, struct cmd_result *res,
+                       bool *answered)
+{
+    *answered = false;
+    /* A command whose key is queued or in flight must meet it in the log:
+     * its retry gets the first one's result, whatever that will be. */
+    if (key != 0 && batch_key_busy(&g->batch, key)) {
+        return 0;
+    }
+    if (!group_leased(g)) {
+        return 0;
+    }
+    /* The time the command would be applied at: the next entry's stamp. */
+    uint64_t now = batch_stamp(g->batch.stamp_ms, wall_ms());
+    return inv_precheck(g->inv, cmd, now, res, answered);
+}
+
 /* ---- Reads ---- */
 
 /* Answers the n oldest reads with status (a callback may queue another). */
@@ -353,6 +425,7 @@ static void on_read_barrier(struct raft_barrier *req, int status)
     uint32_t n = g->reads_covered;
     g->reads_covered = 0;
     if (status == 0) {
+        lease_confirm(g, g->read_barrier_ns);
         reads_answer(g, n, 0);
         return;
     }
@@ -365,6 +438,7 @@ static void read_barrier_issue(struct group *g)
 {
     ASSERT(!g->read_barrier_out);
     g->read_barrier.data = g;
+    g->read_barrier_ns = uv_hrtime();
     if (raft_barrier(&g->raft, &g->read_barrier, on_read_barrier) != 0) {
         return; /* not leader (the next poll steps down) or no memory: next turn */
     }
@@ -421,6 +495,7 @@ static void on_leader_barrier(struct raft_barrier *req, int status)
     /* Every entry of earlier terms is applied: serve. No stamp goes below
      * the state machine's time, whatever this node's clock says. */
     batch_stamp_floor(&g->batch, inv_now(g->inv));
+    lease_confirm(g, g->leader_barrier_ns);
     role_move(g, GROUP_ROLE_SERVING);
     if (g->o.log != NULL) {
         logger_info(g->o.log, "shard leader serving", LOG_U64("shard", g->o.shard),
@@ -441,9 +516,11 @@ static void role_poll(struct group *g)
         return;
     }
     g->leader_barrier.data = g;
+    g->leader_barrier_ns = uv_hrtime();
     if (raft_barrier(&g->raft, &g->leader_barrier, on_leader_barrier) != 0) {
         return; /* retried next turn */
     }
+    g->lease_floor_ns = g->leader_barrier_ns; /* nothing of an earlier role counts */
     g->leader_barrier_out = true;
     g->role_term = term;
     role_move(g, GROUP_ROLE_CONFIRMING);
@@ -472,7 +549,7 @@ static void sweep_propose(struct group *g)
     size_t len = 0;
     int rc = codec_cmd_encode(&c, buf, sizeof(buf), &len);
     ASSERT(rc == 0);
-    if (batch_push(&g->batch, buf, len, on_sweep_done, g) == 0) {
+    if (batch_push(&g->batch, buf, len, 0, on_sweep_done, g) == 0) {
         g->sweep_pending = true; /* else the queue is full: the next tick sweeps */
     }
 }
@@ -518,7 +595,8 @@ static void on_prepare(uv_prepare_t *h)
     }
 }
 
-int group_submit(struct group *g, const uint8_t *cmd, size_t len, group_submit_cb cb, void *ctx)
+int group_submit(struct group *g, const uint8_t *cmd, size_t len, uint64_t key, group_submit_cb cb,
+                 void *ctx)
 {
     ASSERT(cb != NULL);
     if (g->state == GROUP_CLOSING || g->state == GROUP_CLOSED) {
@@ -527,7 +605,7 @@ int group_submit(struct group *g, const uint8_t *cmd, size_t len, group_submit_c
     if (g->role != GROUP_ROLE_SERVING) {
         return USHER_NOT_LEADER;
     }
-    return batch_push(&g->batch, cmd, len, cb, ctx);
+    return batch_push(&g->batch, cmd, len, key, cb, ctx);
 }
 
 /* ---- Create and start ---- */
@@ -584,7 +662,7 @@ static int raft_io_setup(struct group *g, char *errmsg)
     g->io.io.version = 2;
     g->io_close = g->io.io.close;
     g->io.io.close = io_close_once;
-    io_guard_install(&g->io, g->o.shard, g->o.log);
+    io_guard_install(&g->io, g->loop, g->o.shard, g->o.log);
     return 0;
 }
 
@@ -835,6 +913,9 @@ int group_transfer(struct group *g, group_transfer_cb cb, void *ctx)
     g->transfer.data = g;
     g->transfer_cb = cb;
     g->transfer_ctx = ctx;
+    /* The target campaigns as soon as it has caught up, without waiting for
+     * an election timeout: the lease ends here for the rest of this role. */
+    g->lease_floor_ns = UINT64_MAX;
     /* 0: raft picks the voter whose log matches best. */
     if (raft_transfer(&g->raft, &g->transfer, 0, on_transfer_done) != 0) {
         g->transfer_cb = NULL;

@@ -15,6 +15,15 @@
  * gets its own result. Reads: group_read() calls back once the leader has
  * confirmed its leadership with a barrier, then the caller reads the inv.
  *
+ * Leader lease (docs/REPLICATION.md "Leader lease"): an entry or barrier
+ * proposed at time t0 and committed shows that a majority heard from this
+ * leader after t0, and none of them starts an election before t0 plus the
+ * election timeout. Until t0 + lease_ms (at most half the election timeout)
+ * no other node can commit anything, so the leader's store is the current
+ * state: group_leased() reads answer at once, and group_answer_local()
+ * answers refusals and replays of commands from the store, without a log
+ * entry.
+ *
  * Only the leader answers; a follower's submit returns NOT_LEADER at once.
  * A new leader serves only after its first barrier committed (RAFT-NOTES §1.2).
  */
@@ -53,6 +62,9 @@ struct group_options {
     uint32_t sweep_interval_ms;     /* leader sweeps this often; 0: 1000 */
     uint32_t election_timeout_ms;   /* 0: 1000 */
     uint32_t heartbeat_timeout_ms;  /* 0: 100 */
+    uint32_t lease_ms;              /* leader lease; 0: none (every read waits
+                                       for a barrier); at most half of
+                                       election_timeout_ms */
 };
 
 /*
@@ -84,14 +96,37 @@ USHER_MUST_CHECK int group_create(uv_loop_t *loop, const struct group_options *o
 /* Starts raft (loads snapshot and log, replays them into the store). */
 USHER_MUST_CHECK int group_start(struct group *g, char *errmsg);
 
+/* The key a keyed command is known by while it is queued or in flight:
+ * a hash of its client id and idempotency key, never 0. */
+uint64_t group_key(uint64_t client_id, uint64_t idem_key);
+
 /*
- * Queues one encoded command (borrowed for the call: it is copied). Returns
+ * Queues one encoded command (borrowed for the call: it is copied) whose
+ * group_key() is key (0 for a command without an idempotency key). Returns
  * 0 (cb will be called exactly once, later, never inside this call), or at
  * once NOT_LEADER, BUSY (queue full) or SHUTTING_DOWN, in which case cb is
  * not called.
  */
-USHER_MUST_CHECK int group_submit(struct group *g, const uint8_t *cmd, size_t len,
+USHER_MUST_CHECK int group_submit(struct group *g, const uint8_t *cmd, size_t len, uint64_t key,
                                   group_submit_cb cb, void *ctx);
+
+/*
+ * True when this node serves as leader under a lease that has not run out:
+ * a read may be answered from the store now, linearizably.
+ */
+bool group_leased(struct group *g);
+
+/*
+ * Answers a decoded command cmd (with key = group_key(), 0 if unkeyed) from
+ * the leader's store when that answer is final: a refusal the state machine
+ * would give now (inv_precheck()), or the first result of a command already
+ * applied with the same idempotency key. Needs the lease and no command
+ * with the same key queued or in flight. Sets *answered and fills *res when
+ * it answered; otherwise the command goes to group_submit(). Returns 0, or
+ * STORAGE when the store could not be read.
+ */
+USHER_MUST_CHECK int group_answer_local(struct group *g, const struct cmd *cmd, uint64_t key,
+                                        struct cmd_result *res, bool *answered);
 
 /* Requests a linearizable read: cb is called once (never inside this call)
  * when the reads after it see every write acknowledged before it. Returns 0,

@@ -1,5 +1,5 @@
 /*
- * The append and send guards of io_guard.h.
+ * The append, send and time guards of io_guard.h.
  */
 #include "io_guard.h"
 
@@ -77,15 +77,26 @@ static int guarded_send(struct raft_io *io, struct raft_io_send *req,
     return g->send(io, req, message, cb);
 }
 
-void io_guard_install(struct io_guard *g, uint32_t shard, const struct logger *log)
+/* The loop's time, brought up to date: raft stamps what it just received
+ * with when it really handled it (io_guard.h). */
+static raft_time fresh_time(struct raft_io *io)
 {
-    ASSERT(g->io.append != NULL && g->io.send != NULL);
+    struct io_guard *g = guard_of(io);
+    uv_update_time(g->loop);
+    return uv_now(g->loop);
+}
+
+void io_guard_install(struct io_guard *g, uv_loop_t *loop, uint32_t shard, const struct logger *log)
+{
+    ASSERT(g->io.append != NULL && g->io.send != NULL && g->io.time != NULL);
     ASSERT(g->io.append != guarded_append); /* installed once */
     g->append = g->io.append;
     g->send = g->io.send;
+    g->loop = loop;
     g->shard = shard;
     g->log = log;
     g->sends_refused = 0;
     g->io.append = guarded_append;
     g->io.send = guarded_send;
+    g->io.time = fresh_time;
 }

@@ -13,6 +13,13 @@
  *            candidate falls back to follower (#339, fixed in 0.17.1), and
  *            raft_uv then calls strlen(NULL). Such a message is refused at
  *            once (raft frees its request and counts it as not sent).
+ *   time     raft_uv answers the loop's cached time (uv_now). A message
+ *            handled late in a long loop turn (a process paused in the middle
+ *            of one) would then start a follower's election timer before the
+ *            message arrived, and its election could start less than an
+ *            election timeout after it last heard from its leader. The leader
+ *            lease (docs/REPLICATION.md "Leader lease") counts on that never
+ *            happening, so the guard refreshes the loop's time first.
  *
  * The guard embeds the raft_io: raft_uv_init() and raft_init() get &guard->io,
  * and the wrappers find the guard from it.
@@ -22,6 +29,7 @@
 
 #include <raft.h>
 #include <stdint.h>
+#include <uv.h>
 
 struct logger;
 
@@ -31,13 +39,15 @@ struct io_guard {
                   unsigned n, raft_io_append_cb cb); /* raft_uv's own */
     int (*send)(struct raft_io *io, struct raft_io_send *req, const struct raft_message *message,
                 raft_io_send_cb cb); /* raft_uv's own */
+    uv_loop_t *loop;                 /* raft_uv's loop, for the fresh time */
     const struct logger *log;        /* borrowed; NULL: the fatal line goes to stderr */
     uint32_t shard;
     uint64_t sends_refused; /* messages to no one, refused */
 };
 
-/* Installs the wrappers over g->io's append and send (after
- * raft_uv_init(), before raft_init()). */
-void io_guard_install(struct io_guard *g, uint32_t shard, const struct logger *log);
+/* Installs the wrappers over g->io's append, send and time (after
+ * raft_uv_init() on loop, before raft_init()). */
+void io_guard_install(struct io_guard *g, uv_loop_t *loop, uint32_t shard,
+                      const struct logger *log);
 
 #endif

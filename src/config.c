@@ -121,6 +121,8 @@ static const struct option_def options[] = {
                 "Raft election timeout (randomised up to twice this)"),
     OPT_U32_DEF(heartbeat_timeout_ms, "heartbeat-timeout-ms", 100, 10, CONFIG_TIMEOUT_MS_MAX,
                 "Raft heartbeat interval; below election_timeout_ms"),
+    OPT_U32_DEF(lease_percent, "lease-percent", 50, 0, 50,
+                "leader lease in % of election_timeout_ms: reads, refusals without a log entry"),
     OPT_TEXT(log_level, uint32_t, OPT_LEVEL, "log-level", "LEVEL", "info", false,
              "fatal, error, warn, info or debug"),
     {

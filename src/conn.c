@@ -25,7 +25,7 @@
 struct write_req {
     uv_write_t req;
     struct conn *conn;
-    uint8_t data[]; /* frame bytes */
+    uint8_t *data; /* frame bytes, one allocation with the request */
 };
 
 static void conn_unref(struct conn *c)
@@ -51,6 +51,13 @@ void conn_close(struct conn *c)
 {
     if (c->state == CONN_CLOSING) {
         return;
+    }
+    if (c->cork_len > 0) {
+        /* Replies given before the close (a bad frame's error) go out if the
+         * socket takes them now; uv_close would cancel a queued write. */
+        uv_buf_t b = uv_buf_init((char *)c->node->cork_buf, (unsigned)c->cork_len);
+        (void)uv_try_write((uv_stream_t *)&c->tcp, &b, 1); /* best effort */
+        c->cork_len = 0;
     }
     c->state = CONN_CLOSING;
     struct node *n = c->node;
@@ -83,7 +90,56 @@ static void on_write(uv_write_t *req, int status)
     conn_unref(c);
 }
 
-/* Queues one frame: header for (req fields, status) + payload. */
+/* Hands len bytes to libuv in one write; w came from write_alloc(). */
+static void write_start(struct conn *c, struct write_req *w, size_t len)
+{
+    w->conn = c;
+    uv_buf_t b = uv_buf_init((char *)w->data, (unsigned)len);
+    c->refs++;
+    if (uv_write(&w->req, (uv_stream_t *)&c->tcp, &b, 1, on_write) != 0) {
+        mem_free(w);
+        conn_unref(c);
+        conn_close(c);
+        return;
+    }
+    if (c->reading &&
+        uv_stream_get_write_queue_size((uv_stream_t *)&c->tcp) > CONN_WRITE_QUEUE_MAX) {
+        dispatch_pause_reading(c);
+    }
+}
+
+static struct write_req *write_alloc(size_t cap)
+{
+    struct write_req *w = mem_alloc(sizeof(*w) + cap);
+    if (w != NULL) {
+        w->data = (uint8_t *)(w + 1);
+    }
+    return w;
+}
+
+/* Writes the corked replies, if any, in one write of their size. */
+static void cork_flush(struct conn *c)
+{
+    size_t len = c->cork_len;
+    if (len == 0) {
+        return;
+    }
+    c->cork_len = 0;
+    if (c->state != CONN_OPEN) {
+        return;
+    }
+    struct write_req *w = write_alloc(len);
+    if (w == NULL) {
+        conn_close(c); /* out of memory: the client sees a reset and retries */
+        return;
+    }
+    memcpy(w->data, c->node->cork_buf, len);
+    write_start(c, w, len);
+}
+
+/* Queues one frame: header for (req fields, status) + payload. Corked (the
+ * frames of one read are being handled): appended to the node's cork
+ * buffer, which only this connection uses until the read is handled. */
 static void send_frame(struct conn *c, uint8_t op, uint64_t request_id, const uint8_t *trace_id,
                        uint16_t status, const uint8_t *payload, size_t len)
 {
@@ -99,30 +155,31 @@ static void send_frame(struct conn *c, uint8_t op, uint64_t request_id, const ui
         memcpy(h.trace_id, trace_id, PROTO_TRACE_ID_BYTES);
     }
     size_t head = PROTO_LEN_BYTES + PROTO_HEADER_BYTES;
-    struct write_req *w = mem_alloc(sizeof(*w) + head + len);
-    if (w == NULL) {
+    size_t frame = head + len;
+    if (c->corked && c->cork_len + frame > CONN_CORK_BYTES_MAX) {
+        cork_flush(c);
+        if (c->state != CONN_OPEN) {
+            return;
+        }
+    }
+    bool cork = c->corked && frame <= CONN_CORK_BYTES_MAX;
+    struct write_req *w = cork ? NULL : write_alloc(frame);
+    if (!cork && w == NULL) {
         conn_close(c); /* out of memory: the client sees a reset and retries */
         return;
     }
-    int rc = codec_frame_header_encode(&h, len, w->data);
+    uint8_t *out = cork ? c->node->cork_buf + c->cork_len : w->data;
+    int rc = codec_frame_header_encode(&h, len, out);
     ASSERT(rc == 0); /* replies are built within the frame limit */
     if (len > 0) {
-        memcpy(w->data + head, payload, len);
+        memcpy(out + head, payload, len);
     }
-    w->conn = c;
-    uv_buf_t b = uv_buf_init((char *)w->data, (unsigned)(head + len));
-    c->refs++;
     c->node->counters.replies_out++;
-    if (uv_write(&w->req, (uv_stream_t *)&c->tcp, &b, 1, on_write) != 0) {
-        mem_free(w);
-        conn_unref(c);
-        conn_close(c);
+    if (cork) {
+        c->cork_len += frame;
         return;
     }
-    if (c->reading &&
-        uv_stream_get_write_queue_size((uv_stream_t *)&c->tcp) > CONN_WRITE_QUEUE_MAX) {
-        dispatch_pause_reading(c);
-    }
+    write_start(c, w, frame);
 }
 
 void conn_reply(struct conn_request *req, uint16_t status, const uint8_t *payload, size_t len)
@@ -173,6 +230,8 @@ static void fail_stream(struct conn *c, uint64_t request_id, int status, const c
     conn_close(c);
 }
 
+static void handle_frames_corked(struct conn *c);
+
 /* Makes room for a frame of `need` bytes (<= the frame limit). */
 static int ensure_cap(struct conn *c, size_t need)
 {
@@ -190,8 +249,23 @@ static int ensure_cap(struct conn *c, size_t need)
     return 0;
 }
 
-/* Handles every whole frame in the buffer; keeps a partial one. */
+/* Handles every whole frame in the buffer; keeps a partial one. The
+ * replies given while it runs leave in one write at the end. */
 static void handle_frames(struct conn *c)
+{
+    struct node *n = c->node;
+    ASSERT(n->cork_owner == NULL); /* reads are handled one at a time */
+    n->cork_owner = c;
+    c->corked = true;
+    c->refs++; /* a frame's handler may close c: it lives until the flush */
+    handle_frames_corked(c);
+    c->corked = false;
+    cork_flush(c);
+    n->cork_owner = NULL;
+    conn_unref(c);
+}
+
+static void handle_frames_corked(struct conn *c)
 {
     size_t off = 0;
     while (c->state == CONN_OPEN && c->buf_len - off >= PROTO_LEN_BYTES) {

@@ -26,6 +26,11 @@
 
 struct node;
 
+/* Replies given while the frames of one read are handled are gathered in
+ * the node's cork buffer (this many bytes) and leave in one write: a client
+ * that pipelines sends many frames per read. */
+#define CONN_CORK_BYTES_MAX 65536u
+
 enum conn_state {
     CONN_OPEN = 1,
     CONN_CLOSING = 2,
@@ -42,9 +47,11 @@ struct conn {
     size_t buf_len;
     size_t buf_cap; /* grows to the frame limit only for a large frame */
     uint32_t inflight;
-    uint32_t refs; /* 1 while open + requests in flight + writes in flight */
+    uint32_t refs;   /* 1 while open + requests in flight + writes in flight */
+    size_t cork_len; /* reply bytes gathered in the node's cork_buf */
     bool reading;
     bool handle_closed;
+    bool corked; /* the frames of one read are being handled */
 };
 
 /* A request in flight: what its reply needs. Owned by dispatch. */

@@ -2,8 +2,11 @@
  * Request routing (see dispatch.h).
  *
  *   COMMAND        decode (validates; sweeps are internal) -> shard of the
- *                  event -> store-full admission -> group_submit -> result
- *   reads          parse -> shard -> group_read (leader confirmed) -> inv read
+ *                  event -> store-full admission -> answered on the leader
+ *                  under its lease (a refusal, a replay) or group_submit ->
+ *                  result
+ *   reads          parse -> shard -> leased leader: inv read at once;
+ *                  otherwise group_read (leader confirmed) -> inv read
  *   EVENT_LIST     every local shard, merged in id order
  *   STATUS, PING   answered on the spot
  */
@@ -53,6 +56,16 @@ static void reply_refused(struct conn_request *req, int status)
     conn_reply_error(req, status, hint);
 }
 
+static void reply_result(struct conn_request *req, const struct cmd_result *result)
+{
+    node_command_outcome(node_of(req), result->status);
+    uint8_t bytes[USHER_RESULT_BYTES_MAX];
+    size_t len = 0;
+    int rc = codec_result_encode(result, bytes, sizeof(bytes), &len);
+    ASSERT(rc == 0); /* USHER_RESULT_BYTES_MAX holds the largest result */
+    conn_reply(req, 0, bytes, len);
+}
+
 static void on_command_done(void *ctx, int status, const struct cmd_result *result)
 {
     struct conn_request *req = ctx;
@@ -60,12 +73,7 @@ static void on_command_done(void *ctx, int status, const struct cmd_result *resu
         reply_refused(req, status != 0 ? status : USHER_NOT_LEADER);
         return;
     }
-    node_command_outcome(node_of(req), result->status);
-    uint8_t bytes[USHER_RESULT_BYTES_MAX];
-    size_t len = 0;
-    int rc = codec_result_encode(result, bytes, sizeof(bytes), &len);
-    ASSERT(rc == 0); /* USHER_RESULT_BYTES_MAX holds the largest result */
-    conn_reply(req, 0, bytes, len);
+    reply_result(req, result);
 }
 
 static void serve_command(struct conn_request *req, const uint8_t *payload, size_t len)
@@ -77,21 +85,35 @@ static void serve_command(struct conn_request *req, const uint8_t *payload, size
         conn_reply_error(req, rc, "command does not decode");
         return;
     }
-    uint8_t type = cmd.type;
     req->event_id = cmd.event_id;
-    codec_cmd_release(&cmd);
-    if (type == CMD_SWEEP) {
+    if (cmd.type == CMD_SWEEP) {
+        codec_cmd_release(&cmd);
         conn_reply_error(req, USHER_BAD_REQUEST, "sweeps are proposed by the leader only");
         return;
     }
     req->shard = shard_of_event(req->event_id, n->opts.shard_count);
     struct group *g = node_group(n, req->shard);
     if (inv_store_is_full(group_inv(g))) {
+        codec_cmd_release(&cmd);
         conn_reply_error(req, USHER_LIMIT_STORE_FULL, "shard store is full");
         return;
     }
     n->counters.commands++;
-    rc = group_submit(g, payload, len, on_command_done, req);
+    uint64_t key = cmd_is_keyed(cmd.type) ? group_key(cmd.client_id, cmd.idem_key) : 0;
+    struct cmd_result res;
+    bool answered = false;
+    rc = group_answer_local(g, &cmd, key, &res, &answered);
+    codec_cmd_release(&cmd);
+    if (rc != 0) {
+        conn_reply_error(req, rc, "shard store could not be read");
+        return;
+    }
+    if (answered) {
+        n->counters.local_answers++;
+        reply_result(req, &res);
+        return;
+    }
+    rc = group_submit(g, payload, len, key, on_command_done, req);
     if (rc != 0) {
         reply_refused(req, rc);
     }
@@ -199,6 +221,11 @@ static void serve_read(struct conn_request *req, const uint8_t *payload, size_t 
     if (r.max_stale_ms != 0 && group_may_read_stale(g, r.max_stale_ms)) {
         n->counters.stale_reads++;
         on_read_ready(req, 0); /* from this replica's store, as it is */
+        return;
+    }
+    if (group_leased(g)) {
+        n->counters.leased_reads++;
+        on_read_ready(req, 0); /* the store is the current state (group.h) */
         return;
     }
     int rc = group_read(g, on_read_ready, req);

@@ -278,6 +278,36 @@ static int apply_one(struct inv_txn *t, const struct cmd *cmd, uint32_t slot,
     return keyed && res->status == 0 ? idem_store(t, cmd, res) : 0;
 }
 
+int inv_precheck(struct inv *inv, const struct cmd *cmd, uint64_t now_ms, struct cmd_result *res,
+                 bool *decided)
+{
+    *decided = false;
+    if (!cmd_is_keyed(cmd->type) || cmd->client_id == 0 || cmd->idem_key == 0) {
+        return 0; /* sweeps, and bad requests the log answers as before */
+    }
+    struct inv_txn t = { .inv = inv, .index = inv->applied_index + 1 };
+    int rc = store_txn_begin(inv->store, false, &t.st);
+    if (rc != 0) {
+        return rc;
+    }
+    rc = inv_meta_load(&t.st, &t.meta);
+    if (rc == 0) {
+        t.now = now_ms > t.meta.now_ms ? now_ms : t.meta.now_ms;
+        memset(res, 0, sizeof(*res));
+        res->type = cmd->type;
+        rc = idem_lookup(&t, cmd, res, decided);
+    }
+    if (rc == 0 && !*decided && cmd->type == CMD_HOLD_SEATS) {
+        rc = inv_hold_check_seats(&t, cmd, res);
+        *decided = rc == 0 && res->status != 0;
+    }
+    store_txn_abort(&t.st);
+    if (rc != 0) {
+        *decided = false;
+    }
+    return rc;
+}
+
 int inv_apply(struct inv *inv, uint64_t index, uint64_t ts_ms, const struct cmd *cmds, uint32_t n,
               struct cmd_result *results)
 {

@@ -73,6 +73,20 @@ USHER_MUST_CHECK int inv_apply_encoded(struct inv *inv, uint64_t index, const ui
                                        size_t len, struct cmd_result *results, uint32_t *n,
                                        int *decode_status);
 
+/*
+ * Says, without changing anything, whether applying cmd now (at time now_ms,
+ * or the state machine's time if later) to the current state would give a
+ * final answer that needs no log entry: the first result of an earlier
+ * command with the same client id and idempotency key (replayed), or a
+ * refusal of a named-seat hold (a seat taken, a bad seat, a closed sale, an
+ * unknown event...). Sets *decided and fills *res (as inv_apply() would) in
+ * those cases; otherwise *decided is false and *res undefined. The caller
+ * must know the store is the current state (the leader lease) and that no
+ * command with the same key is on its way to the log. Returns 0 or STORAGE.
+ */
+USHER_MUST_CHECK int inv_precheck(struct inv *inv, const struct cmd *cmd, uint64_t now_ms,
+                                  struct cmd_result *res, bool *decided);
+
 /* Returns the log index of the last applied batch (0 for a new store). */
 uint64_t inv_applied_index(struct inv *inv);
 

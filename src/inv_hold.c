@@ -345,37 +345,64 @@ static int event_of(struct inv_txn *t, const struct cmd *cmd, const struct event
     return rc;
 }
 
-int inv_hold_apply_seats(struct inv_txn *t, const struct cmd *cmd, uint32_t slot,
-                         struct cmd_result *res)
+/* The checks of a named-seat hold before its seats are looked at: the
+ * event, the seats (sorted into h->seats), the hold rules. Sets res->status
+ * to the refusal, or leaves it 0 with h ready for hold_seats_take(). */
+static int hold_seats_prepare(struct inv_txn *t, const struct cmd *cmd, struct hold_rec *h,
+                              struct cmd_result *res)
 {
+    memset(h, 0, sizeof(*h));
     const struct event *e = NULL;
     int rc = event_of(t, cmd, &e, res);
     if (rc != 0 || e == NULL) {
+        ASSERT(rc != 0 || res->status != 0);
         return rc;
     }
-    struct hold_rec h;
-    memset(&h, 0, sizeof(h));
-    h.seat_count = cmd->u.hold_seats.seat_count;
-    ASSERT(h.seat_count >= 1 && h.seat_count <= USHER_HOLD_SEATS_MAX);
-    memcpy(h.seats, cmd->u.hold_seats.seats, sizeof(uint32_t) * h.seat_count);
-    sort_seats(h.seats, h.seat_count);
+    h->seat_count = cmd->u.hold_seats.seat_count;
+    ASSERT(h->seat_count >= 1 && h->seat_count <= USHER_HOLD_SEATS_MAX);
+    memcpy(h->seats, cmd->u.hold_seats.seats, sizeof(uint32_t) * h->seat_count);
+    sort_seats(h->seats, h->seat_count);
     int status = 0;
-    for (uint16_t i = 0; i < h.seat_count && status == 0; i++) {
-        if (h.seats[i] >= e->seat_count) {
+    for (uint16_t i = 0; i < h->seat_count && status == 0; i++) {
+        if (h->seats[i] >= e->seat_count) {
             status = USHER_NO_SUCH_SEAT;
-        } else if (i > 0 && h.seats[i] == h.seats[i - 1]) {
+        } else if (i > 0 && h->seats[i] == h->seats[i - 1]) {
             status = USHER_DUPLICATE_SEAT;
         }
     }
     if (status == 0) {
-        check_hold_rules(t, cmd, e, cmd->u.hold_seats.ttl_ms, h.seat_count, &status,
-                         &h.expires_at_ms);
+        check_hold_rules(t, cmd, e, cmd->u.hold_seats.ttl_ms, h->seat_count, &status,
+                         &h->expires_at_ms);
     }
-    if (status != 0) {
-        res->status = (uint16_t)status;
-        return 0;
+    res->status = (uint16_t)status;
+    return 0;
+}
+
+int inv_hold_apply_seats(struct inv_txn *t, const struct cmd *cmd, uint32_t slot,
+                         struct cmd_result *res)
+{
+    struct hold_rec h;
+    int rc = hold_seats_prepare(t, cmd, &h, res);
+    if (rc != 0 || res->status != 0) {
+        return rc;
     }
     return hold_seats_take(t, cmd, slot, &h, res);
+}
+
+int inv_hold_check_seats(struct inv_txn *t, const struct cmd *cmd, struct cmd_result *res)
+{
+    struct hold_rec h;
+    int rc = hold_seats_prepare(t, cmd, &h, res);
+    if (rc != 0 || res->status != 0) {
+        return rc;
+    }
+    uint64_t expired[USHER_HOLD_SEATS_MAX];
+    uint16_t expired_count = 0;
+    int status = 0;
+    rc =
+        seats_check_free(t, cmd->event_id, h.seats, h.seat_count, expired, &expired_count, &status);
+    res->status = (uint16_t)status;
+    return rc;
 }
 
 /* Sets *expired when some active hold may have expired unswept: the

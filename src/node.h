@@ -15,6 +15,7 @@
 #include <stdint.h>
 #include <uv.h>
 
+#include "conn.h"
 #include "err.h"
 #include "group.h"
 #include "http.h"
@@ -67,10 +68,13 @@ struct node_counters {
     uint64_t frames_in;
     uint64_t frames_bad; /* malformed frames (connection closed) */
     uint64_t replies_out;
-    uint64_t busy;        /* BUSY answers */
-    uint64_t commands;    /* COMMAND requests submitted */
-    uint64_t reads;       /* read requests */
-    uint64_t stale_reads; /* of those, answered from this replica (follower reads) */
+    uint64_t busy;          /* BUSY answers */
+    uint64_t commands;      /* COMMAND requests submitted */
+    uint64_t reads;         /* read requests */
+    uint64_t stale_reads;   /* of those, answered from this replica (follower reads) */
+    uint64_t leased_reads;  /* of those, answered by the leader under its lease */
+    uint64_t local_answers; /* commands answered by the leader under its lease
+                               (refusals, replays), without a log entry */
 };
 
 /* The metric families a node registers (docs/OPERATIONS.md "Metrics"). */
@@ -94,7 +98,7 @@ struct node_metrics {
     struct metric *shard_snap_ms;   /* gauge: the last export's loop time */
     struct metric *shard_snap_bytes;
     struct metric *shard_restore_ms;
-    uint64_t last[9];     /* counter values already added */
+    uint64_t last[11];    /* counter values already added */
     uint64_t *shard_last; /* SHARD_COUNTERS per shard: counter values already added */
     uint64_t hub_last[4];
 };
@@ -112,7 +116,9 @@ struct node {
     uv_tcp_t listener;
     uv_signal_t sigterm;
     uv_signal_t sigint;
-    struct conn *conns; /* doubly linked list of open connections */
+    struct conn *conns;                    /* doubly linked list of open connections */
+    struct conn *cork_owner;               /* the connection whose read is being handled */
+    uint8_t cork_buf[CONN_CORK_BYTES_MAX]; /* its replies until then (conn.h) */
     uint32_t conn_count;
     uint64_t conn_seq;
     struct node_counters counters;

@@ -15,8 +15,8 @@
 
 /* Series of the usher_node_events_total counter, in this order. */
 static const char *const counter_names[] = {
-    "conns_accepted", "conns_refused", "frames_in", "frames_bad",  "replies_out",
-    "busy",           "commands",      "reads",     "stale_reads",
+    "conns_accepted", "conns_refused", "frames_in",   "frames_bad",   "replies_out",   "busy",
+    "commands",       "reads",         "stale_reads", "leased_reads", "local_answers",
 };
 #define COUNTER_SERIES (sizeof(counter_names) / sizeof(counter_names[0]))
 static_assert(COUNTER_SERIES <= sizeof(((struct node_metrics *)0)->last) / sizeof(uint64_t),
@@ -27,7 +27,8 @@ static void counters_read(const struct node *n, uint64_t *out)
     const struct node_counters *c = &n->counters;
     uint64_t v[COUNTER_SERIES] = { c->conns_accepted, c->conns_refused, c->frames_in,
                                    c->frames_bad,     c->replies_out,   c->busy,
-                                   c->commands,       c->reads,         c->stale_reads };
+                                   c->commands,       c->reads,         c->stale_reads,
+                                   c->leased_reads,   c->local_answers };
     memcpy(out, v, sizeof(v));
 }
 

@@ -48,6 +48,7 @@ static void node_options_from(const struct config *c, struct node_options *o)
     o->group.map_bytes = c->map_bytes;
     o->group.sweep_interval_ms = c->sweep_interval_ms;
     o->group.election_timeout_ms = c->election_timeout_ms;
+    o->group.lease_ms = (uint32_t)((uint64_t)c->election_timeout_ms * c->lease_percent / 100u);
     o->group.heartbeat_timeout_ms = c->heartbeat_timeout_ms;
 }
 

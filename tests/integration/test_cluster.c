@@ -48,6 +48,7 @@
 #include "inv.h"
 #include "limits.h"
 #include "proc.h"
+#include "proto.h"
 #include "tempdir.h"
 #include "usher.h"
 
@@ -736,6 +737,112 @@ static bool log_has(const char *path, const char *a, const char *b)
 
 /* ---- tests ---- */
 
+/* ---- a raw client connection: no retries, no redirects ---- */
+
+static int raw_connect(uint16_t port)
+{
+    int fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+    assert_true(fd >= 0);
+    struct sockaddr_in sa;
+    memset(&sa, 0, sizeof(sa));
+    sa.sin_family = AF_INET;
+    sa.sin_port = htons(port);
+    sa.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    assert_int_equal(connect(fd, (struct sockaddr *)&sa, sizeof(sa)), 0);
+    struct timeval tv = { .tv_sec = 10 };
+    assert_int_equal(setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv)), 0);
+    return fd;
+}
+
+static void raw_send_availability(int fd, uint64_t event, uint64_t request_id)
+{
+    uint8_t frame[256];
+    size_t head = PROTO_LEN_BYTES + PROTO_HEADER_BYTES;
+    struct proto_read r = { .event_id = event };
+    size_t len = 0;
+    assert_int_equal(codec_frame_read_encode(PROTO_OP_AVAILABILITY, &r, frame + head,
+                                             sizeof(frame) - head, &len),
+                     0);
+    struct proto_header h = { .version = PROTO_VERSION,
+                              .op = PROTO_OP_AVAILABILITY,
+                              .request_id = request_id };
+    assert_int_equal(codec_frame_header_encode(&h, len, frame), 0);
+    assert_int_equal(send(fd, frame, head + len, MSG_NOSIGNAL), (ssize_t)(head + len));
+}
+
+static void raw_read_all(int fd, uint8_t *buf, size_t n)
+{
+    for (size_t got = 0; got < n;) {
+        ssize_t r = recv(fd, buf + got, n - got, 0);
+        if (r <= 0) {
+            fail_msg("raw reply: %s", r == 0 ? "closed" : strerror(errno));
+        }
+        got += (size_t)r;
+    }
+}
+
+/* Reads the reply to request_id: 0 and *out, or the error code it carried. */
+static int raw_recv_availability(int fd, uint64_t request_id, struct inv_availability *out)
+{
+    size_t head = PROTO_LEN_BYTES + PROTO_HEADER_BYTES;
+    uint8_t *frame = malloc(USHER_FRAME_BYTES_MAX);
+    assert_non_null(frame);
+    raw_read_all(fd, frame, PROTO_LEN_BYTES);
+    size_t bytes = 0;
+    assert_int_equal(codec_frame_length_decode(frame, &bytes), 0);
+    assert_true(bytes >= head && bytes <= USHER_FRAME_BYTES_MAX);
+    raw_read_all(fd, frame + PROTO_LEN_BYTES, bytes - PROTO_LEN_BYTES);
+    struct proto_header h;
+    const uint8_t *payload = NULL;
+    size_t len = 0;
+    assert_int_equal(codec_frame_decode(frame, bytes, &h, &payload, &len), 0);
+    assert_int_equal(h.request_id, request_id);
+    int rc = h.status;
+    if (rc == 0) {
+        assert_int_equal(codec_reply_availability_decode(payload, len, out), 0);
+    }
+    free(frame);
+    return rc;
+}
+
+/* A raw connection to node i, accepted and read from (one read answered). */
+static int probe_open(struct cluster *cl, uint32_t i, uint64_t ev)
+{
+    int probe = raw_connect(cl->n[i].cport);
+    raw_send_availability(probe, ev, 1);
+    struct inv_availability *warm = calloc(1, sizeof(*warm));
+    assert_non_null(warm);
+    assert_int_equal(raw_recv_availability(probe, 1, warm), 0);
+    free(warm);
+    return probe;
+}
+
+/* Resumes the paused node `old` with a read waiting on probe (opened with
+ * probe_open() before the pause) and checks it is not answered stale. */
+static void resume_and_probe(struct cluster *cl, uint32_t old, int probe, uint64_t ev)
+{
+    /* A read sent to the paused node over a connection opened before the
+     * pause waits in its socket, next to the new leader's messages, and is
+     * handled as it resumes, before it notices the new term. Its lease ran
+     * out during the pause (checked with the clock read at the answer), so
+     * it must not answer from its store, which lacks seats 2 and 3: the read
+     * either sees them taken or is refused. */
+    raw_send_availability(probe, ev, 2);
+    proc_signal(&cl->n[old].proc, SIGCONT);
+    cl->n[old].paused = false;
+    struct inv_availability *av = calloc(1, sizeof(*av));
+    assert_non_null(av);
+    int arc = raw_recv_availability(probe, 2, av);
+    if (arc == 0) {
+        assert_true((av->free_bitmap[0] & (1u << 2)) == 0);
+        assert_true((av->free_bitmap[0] & (1u << 3)) == 0);
+    }
+    printf("# the resumed leader, asked as it resumed: %s\n",
+           arc == 0 ? "its read saw the seats booked during its pause" : usher_errname(arc));
+    free(av);
+    (void)close(probe);
+}
+
 /* Goal: three nodes form a cluster with exactly one serving leader per
  * shard; a client that knows only one node, a follower, creates events on
  * every shard and holds and books on each (NOT_LEADER hints route it). */
@@ -914,6 +1021,7 @@ static void test_paused_leader_is_replaced_and_rejoins(void **state)
     assert_int_equal(status_get(cl, old), 0);
     assert_int_equal(cl->st->shards[s].role, USHER_ROLE_LEADER);
     const uint64_t old_term = cl->st->shards[s].term;
+    int probe = probe_open(cl, old, ev);
     proc_signal(&cl->n[old].proc, SIGSTOP);
     cl->n[old].paused = true;
     double t0 = now_s();
@@ -931,8 +1039,7 @@ static void test_paused_leader_is_replaced_and_rejoins(void **state)
            old + 1u, s, now_leader[s] + 1u, served);
     assert_true(served < FAILOVER_BOUND_S);
     hold_and_book(cl, cl->c, ev, 3, 3, &acks[2]);
-    proc_signal(&cl->n[old].proc, SIGCONT);
-    cl->n[old].paused = false;
+    resume_and_probe(cl, old, probe, ev);
     /* It resumes believing it leads: it must step down. */
     double end = now_s() + LEADER_BOUND_MS / 1000.0;
     bool stepped = false;

@@ -237,7 +237,7 @@ static int tg_submit(struct tg *t, const struct cmd *c, struct outcome *o)
     assert_int_equal(codec_cmd_encode(c, buf, USHER_CMD_BYTES_MAX, &len), 0);
     memset(o, 0, sizeof(*o));
     o->t = t;
-    int rc = group_submit(t->g, buf, len, on_submitted, o);
+    int rc = group_submit(t->g, buf, len, group_key(c->client_id, c->idem_key), on_submitted, o);
     free(buf);
     return rc;
 }
@@ -498,7 +498,7 @@ static void test_full_queue_answers_busy(void **state)
         assert_int_equal(group_read(t->g, on_read, &ro[i]), i < 4 ? 0 : USHER_BUSY);
     }
     uint8_t byte = 0;
-    assert_int_equal(group_submit(t->g, &byte, 0, on_submitted, &o[4]), USHER_LIMIT_MSG_SIZE);
+    assert_int_equal(group_submit(t->g, &byte, 0, 0, on_submitted, &o[4]), USHER_LIMIT_MSG_SIZE);
     for (uint32_t i = 0; i < 4; i++) {
         step_until(t, is_answered, &o[i]);
         assert_int_equal(o[i].status, 0);
@@ -766,6 +766,145 @@ static void test_read_is_answered_after_a_barrier(void **state)
     struct event *e = NULL;
     assert_int_equal(inv_event_get(group_inv(t->g), EVENT_ID, &e), 0);
     event_destroy(e);
+}
+
+/* ---- Tests: the leader lease ---- */
+
+static uint64_t tg_applied(struct tg *t)
+{
+    struct proto_shard_status st;
+    group_status(t->g, &st);
+    return st.applied_index;
+}
+
+/* Goal: under its lease the leader answers a refused hold (seat taken, no
+ * such seat) and the replay of an applied command from its store, with
+ * what the log would have answered and without a log entry; a hold that
+ * may succeed is left to the log. */
+static void test_lease_answers_refusals_and_replays_without_an_entry(void **state)
+{
+    struct tg *t = *state;
+    t->o.lease_ms = 500;
+    tg_serve(t);
+    tg_event_add(t, invfix_event_seated(EVENT_ID, 4, 50));
+    const uint32_t seat = 7;
+    struct cmd first = invfix_cmd_hold_seats(&t->f, EVENT_ID, CUSTOMER_ID, 0, &seat, 1);
+    struct outcome o;
+    struct cmd_result held = tg_apply(t, &first, &o);
+    assert_int_equal(held.status, 0);
+    assert_true(group_leased(t->g));
+    uint64_t applied = tg_applied(t);
+
+    struct cmd_result res;
+    bool answered = false;
+    struct cmd other = invfix_cmd_hold_seats(&t->f, EVENT_ID, CUSTOMER_ID + 1, 0, &seat, 1);
+    assert_int_equal(group_answer_local(t->g, &other, group_key(other.client_id, other.idem_key),
+                                        &res, &answered),
+                     0);
+    assert_true(answered);
+    assert_int_equal(res.status, USHER_SEAT_TAKEN);
+    assert_int_equal(res.type, CMD_HOLD_SEATS);
+    assert_int_equal(res.id, 0);
+
+    const uint32_t bad_seat = 4 * 50;
+    struct cmd bad = invfix_cmd_hold_seats(&t->f, EVENT_ID, CUSTOMER_ID + 1, 0, &bad_seat, 1);
+    assert_int_equal(
+        group_answer_local(t->g, &bad, group_key(bad.client_id, bad.idem_key), &res, &answered), 0);
+    assert_true(answered);
+    assert_int_equal(res.status, USHER_NO_SUCH_SEAT);
+
+    /* The retry of the applied hold: its first result, marked replayed. */
+    assert_int_equal(group_answer_local(t->g, &first, group_key(first.client_id, first.idem_key),
+                                        &res, &answered),
+                     0);
+    assert_true(answered);
+    assert_int_equal(res.status, 0);
+    assert_int_equal(res.id, held.id);
+    assert_int_equal(res.replayed, 1);
+
+    const uint32_t free_seat = 8;
+    struct cmd fresh = invfix_cmd_hold_seats(&t->f, EVENT_ID, CUSTOMER_ID + 1, 0, &free_seat, 1);
+    assert_int_equal(group_answer_local(t->g, &fresh, group_key(fresh.client_id, fresh.idem_key),
+                                        &res, &answered),
+                     0);
+    assert_false(answered);
+    assert_int_equal(tg_applied(t), applied); /* nothing went to the log */
+
+    /* The log agrees with the local refusal. */
+    struct cmd_result logged = tg_apply(t, &other, &o);
+    assert_int_equal(logged.status, USHER_SEAT_TAKEN);
+}
+
+/* Goal: while a command with the same idempotency key is queued or in
+ * flight, its retry is not answered locally (it must meet the first in the
+ * log); once the first was answered, the retry is. */
+static void test_lease_leaves_keys_in_flight_to_the_log(void **state)
+{
+    struct tg *t = *state;
+    t->o.lease_ms = 500;
+    tg_serve(t);
+    tg_event_add(t, invfix_event_seated(EVENT_ID, 4, 50));
+    const uint32_t seat = 3;
+    struct outcome o;
+    struct cmd first = invfix_cmd_hold_seats(&t->f, EVENT_ID, CUSTOMER_ID, 0, &seat, 1);
+    assert_int_equal(tg_apply(t, &first, &o).status, 0);
+    /* Another customer's hold of the taken seat, submitted, not yet applied. */
+    struct cmd c = invfix_cmd_hold_seats(&t->f, EVENT_ID, CUSTOMER_ID + 1, 0, &seat, 1);
+    uint64_t key = group_key(c.client_id, c.idem_key);
+    assert_int_equal(tg_submit(t, &c, &o), 0);
+    struct cmd_result res;
+    bool answered = true;
+    assert_int_equal(group_answer_local(t->g, &c, key, &res, &answered), 0);
+    assert_false(answered);
+    step_until(t, is_answered, &o);
+    assert_int_equal(o.result.status, USHER_SEAT_TAKEN);
+    assert_int_equal(group_answer_local(t->g, &c, key, &res, &answered), 0);
+    assert_true(answered);
+    assert_int_equal(res.status, USHER_SEAT_TAKEN);
+}
+
+/* Goal: without the option there is no lease; with it, the lease runs out
+ * lease_ms after the last confirmation (then nothing is answered locally),
+ * and a read barrier renews it. */
+static void test_lease_runs_out_and_is_renewed(void **state)
+{
+    struct tg *t = *state;
+    tg_serve(t);
+    tg_event_add(t, invfix_event_seated(EVENT_ID, 4, 50));
+    assert_false(group_leased(t->g));
+    tg_close(t);
+
+    t->o.election_timeout_ms = 400;
+    t->o.lease_ms = 50;
+    tg_serve(t);
+    assert_true(group_leased(t->g));
+    assert_int_equal(usleep(80 * 1000), 0);
+    assert_false(group_leased(t->g));
+    const uint32_t seat = 400; /* no such seat: a refusal, if leased */
+    struct cmd c = invfix_cmd_hold_seats(&t->f, EVENT_ID, CUSTOMER_ID, 0, &seat, 1);
+    struct cmd_result res;
+    bool answered = true;
+    assert_int_equal(
+        group_answer_local(t->g, &c, group_key(c.client_id, c.idem_key), &res, &answered), 0);
+    assert_false(answered);
+    struct read_outcome ro = { 0 };
+    assert_int_equal(group_read(t->g, on_read, &ro), 0);
+    step_until(t, is_read_answered, &ro);
+    assert_int_equal(ro.status, 0);
+    assert_true(group_leased(t->g));
+}
+
+/* Goal: a lease longer than half the election timeout is refused at
+ * create, with a message that says why. */
+static void test_lease_above_half_the_election_timeout_is_refused(void **state)
+{
+    struct tg *t = *state;
+    t->o.election_timeout_ms = 1000;
+    t->o.lease_ms = 501;
+    char errmsg[USHER_ERRMSG_MAX] = "";
+    assert_int_equal(group_create(&t->loop, &t->o, &t->g, errmsg), USHER_INVALID);
+    assert_non_null(strstr(errmsg, "lease_ms 501 is above half of election_timeout_ms 1000"));
+    t->g = NULL;
 }
 
 /* Goal: close answers every queued command SHUTTING_DOWN exactly once,
@@ -1172,6 +1311,13 @@ int main(void)
                                         tg_teardown),
         cmocka_unit_test_setup_teardown(test_read_is_answered_after_a_barrier, tg_setup,
                                         tg_teardown),
+        cmocka_unit_test_setup_teardown(test_lease_answers_refusals_and_replays_without_an_entry,
+                                        tg_setup, tg_teardown),
+        cmocka_unit_test_setup_teardown(test_lease_leaves_keys_in_flight_to_the_log, tg_setup,
+                                        tg_teardown),
+        cmocka_unit_test_setup_teardown(test_lease_runs_out_and_is_renewed, tg_setup, tg_teardown),
+        cmocka_unit_test_setup_teardown(test_lease_above_half_the_election_timeout_is_refused,
+                                        tg_setup, tg_teardown),
         cmocka_unit_test_setup_teardown(test_close_answers_queued_commands, tg_setup, tg_teardown),
         cmocka_unit_test_setup_teardown(test_close_answers_entries_in_flight_once, tg_setup,
                                         tg_teardown),

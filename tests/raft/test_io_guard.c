@@ -8,7 +8,9 @@
  *   - an append that completes with a write error aborts the process
  *     (in a child: the parent sees SIGABRT);
  *   - a message to server id 0 or without an address is refused and
- *     never reaches the transport; others pass.
+ *     never reaches the transport; others pass;
+ *   - raft's clock is the loop's time brought up to date, not the time
+ *     cached at the start of the loop turn.
  */
 #include <setjmp.h>
 #include <signal.h>
@@ -34,6 +36,7 @@ struct fake {
     unsigned append_n;
     int append_rv; /* what append returns */
     unsigned sends;
+    uv_loop_t loop;
 };
 
 /* What raft's callback saw. */
@@ -70,12 +73,25 @@ static int fake_send(struct raft_io *io, struct raft_io_send *req,
     return 0;
 }
 
+/* raft_uv's own clock: the time cached at the start of the loop turn. */
+static raft_time fake_time(struct raft_io *io)
+{
+    return uv_now(&fake_of(io)->loop);
+}
+
 static void fake_init(struct fake *f)
 {
     memset(f, 0, sizeof(*f));
+    assert_int_equal(uv_loop_init(&f->loop), 0);
     f->guard.io.append = fake_append;
     f->guard.io.send = fake_send;
-    io_guard_install(&f->guard, 5, NULL);
+    f->guard.io.time = fake_time;
+    io_guard_install(&f->guard, &f->loop, 5, NULL);
+}
+
+static void fake_close(struct fake *f)
+{
+    assert_int_equal(uv_loop_close(&f->loop), 0);
 }
 
 static void on_appended(struct raft_io_append *req, int status)
@@ -113,6 +129,7 @@ static void test_append_outcomes_pass_through(void **state)
         assert_int_equal(s.calls, 1);
         assert_int_equal(s.status, outcomes[i]);
         assert_ptr_equal(s.req, &req);
+        fake_close(&f);
     }
 }
 
@@ -128,6 +145,7 @@ static void test_append_refused_at_once(void **state)
     struct seen s = { 0 };
     assert_int_equal(append_one(&f, &req, &s), RAFT_IOERR);
     assert_int_equal(s.calls, 0);
+    fake_close(&f);
 }
 
 /* Goal: a write that fails after it started stops the process (SIGABRT)
@@ -180,6 +198,23 @@ static void test_send_to_nobody_is_refused(void **state)
     m.server_address = "node-2";
     assert_int_equal(f.guard.io.send(&f.guard.io, &req, &m, NULL), 0);
     assert_int_equal(f.sends, 1);
+    fake_close(&f);
+}
+
+/* Goal: a loop turn that stalls (a paused process) does not make raft see
+ * the time the turn started: raft's time moves with the real clock. */
+static void test_time_is_fresh(void **state)
+{
+    (void)state;
+    struct fake f;
+    fake_init(&f);
+    raft_time cached = uv_now(&f.loop);
+    assert_int_equal(usleep(30 * 1000), 0);
+    assert_int_equal(fake_time(&f.guard.io), cached); /* raft_uv's view: stale */
+    raft_time seen = f.guard.io.time(&f.guard.io);
+    assert_true(seen >= cached + 30);
+    assert_true(f.guard.io.time(&f.guard.io) >= seen); /* never backwards */
+    fake_close(&f);
 }
 
 int main(void)
@@ -189,6 +224,7 @@ int main(void)
         cmocka_unit_test(test_append_refused_at_once),
         cmocka_unit_test(test_failed_write_aborts),
         cmocka_unit_test(test_send_to_nobody_is_refused),
+        cmocka_unit_test(test_time_is_fresh),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

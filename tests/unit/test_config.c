@@ -53,6 +53,7 @@ static const struct expect numeric[] = {
     E(sweep_interval_ms, "sweep-interval-ms", 1000, 10, 60000),
     E(election_timeout_ms, "election-timeout-ms", 1000, 100, 60000),
     E(heartbeat_timeout_ms, "heartbeat-timeout-ms", 100, 10, 60000),
+    E(lease_percent, "lease-percent", 50, 0, 50),
 };
 
 #define NUMERIC_COUNT (sizeof(numeric) / sizeof(numeric[0]))
