@@ -59,6 +59,12 @@ metric_sum() {
         | awk -v name="$2" '$1 ~ "^"name"[{ ]" { s += $2 } END { printf "%d\n", s }'
 }
 
+# Sum over every node of usher_node_events_total{kind="$2"} on /metrics of $1.
+events_kind() {
+    curl -s --max-time 5 "http://$1/metrics" \
+        | awk -v kind="$2" '$1 == "usher_node_events_total{kind=\"" kind "\"}" { s += $2 } END { printf "%d\n", s }'
+}
+
 run_variant() {
     local conns=$1 inflight=$2 ports n i peers="" cluster
     local -a client raft http
@@ -92,21 +98,26 @@ run_variant() {
             sleep 0.1
         done
     done
-    local before_e=() before_c=()
+    local before_e=() before_c=() before_l=()
     for n in 1 2 3; do
         before_e[n]=$(metric_sum "${http[n]}" usher_shard_entries_proposed_total)
         before_c[n]=$(metric_sum "${http[n]}" usher_shard_commands_proposed_total)
+        before_l[n]=$(events_kind "${http[n]}" local_answers)
     done
     echo "=== 3 nodes, $SHARDS shards x 3 replicas: usher-bench $conns connections x $inflight in flight, $SECONDS_RUN s ==="
     "$BENCH" --node "${client[1]}" --connections "$conns" --inflight "$inflight" \
         --seconds "$SECONDS_RUN" | grep -v '^\[' || true
-    local entries=0 commands=0 e c
+    local entries=0 commands=0 local_answers=0 e c l
     for n in 1 2 3; do
         e=$(metric_sum "${http[n]}" usher_shard_entries_proposed_total)
         c=$(metric_sum "${http[n]}" usher_shard_commands_proposed_total)
+        l=$(events_kind "${http[n]}" local_answers)
         entries=$((entries + e - before_e[n]))
         commands=$((commands + c - before_c[n]))
+        local_answers=$((local_answers + l - before_l[n]))
     done
+    echo "leader lease: $local_answers commands answered by the leaders without a log entry" \
+        "(refusals, replays); $commands went through the log"
     if [ "$entries" -gt 0 ]; then
         echo "group commit: $commands commands in $entries Raft entries" \
             "($((commands / entries)) per entry on average;" \

@@ -297,8 +297,8 @@ int inv_precheck(struct inv *inv, const struct cmd *cmd, uint64_t now_ms, struct
         res->type = cmd->type;
         rc = idem_lookup(&t, cmd, res, decided);
     }
-    if (rc == 0 && !*decided && cmd->type == CMD_HOLD_SEATS) {
-        rc = inv_hold_check_seats(&t, cmd, res);
+    if (rc == 0 && !*decided) {
+        rc = inv_hold_check(&t, cmd, res);
         *decided = rc == 0 && res->status != 0;
     }
     store_txn_abort(&t.st);

@@ -78,9 +78,9 @@ USHER_MUST_CHECK int inv_apply_encoded(struct inv *inv, uint64_t index, const ui
  * or the state machine's time if later) to the current state would give a
  * final answer that needs no log entry: the first result of an earlier
  * command with the same client id and idempotency key (replayed), or a
- * refusal of a named-seat hold (a seat taken, a bad seat, a closed sale, an
- * unknown event...). Sets *decided and fills *res (as inv_apply() would) in
- * those cases; otherwise *decided is false and *res undefined. The caller
+ * refusal of a new hold (a seat taken, no adjacent seats, sold out, a bad
+ * seat or section, a closed sale, an unknown event...). Sets *decided and fills *res (as
+ * inv_apply() would) in those cases; otherwise *decided is false and *res undefined. The caller
  * must know the store is the current state (the leader lease) and that no
  * command with the same key is on its way to the log. Returns 0 or STORAGE.
  */

@@ -389,7 +389,7 @@ int inv_hold_apply_seats(struct inv_txn *t, const struct cmd *cmd, uint32_t slot
     return hold_seats_take(t, cmd, slot, &h, res);
 }
 
-int inv_hold_check_seats(struct inv_txn *t, const struct cmd *cmd, struct cmd_result *res)
+static int hold_seats_check(struct inv_txn *t, const struct cmd *cmd, struct cmd_result *res)
 {
     struct hold_rec h;
     int rc = hold_seats_prepare(t, cmd, &h, res);
@@ -472,25 +472,28 @@ static int32_t row_best_block(const bool *free_seats, uint32_t seat_count, uint1
     return best;
 }
 
-int inv_hold_apply_best(struct inv_txn *t, const struct cmd *cmd, uint32_t slot,
-                        struct cmd_result *res)
+/* Finds the best block of free adjacent seats for a best-available hold,
+ * without writes. Sets res->status to the refusal, or leaves it 0 with h
+ * holding the block and its expiry, ready for hold_seats_take(). */
+static int hold_best_find(struct inv_txn *t, const struct cmd *cmd, struct hold_rec *h,
+                          struct cmd_result *res)
 {
+    memset(h, 0, sizeof(*h));
     const struct event *e = NULL;
     int rc = event_of(t, cmd, &e, res);
     if (rc != 0 || e == NULL) {
+        ASSERT(rc != 0 || res->status != 0);
         return rc;
     }
     uint16_t count = cmd->u.hold_count.count;
     uint16_t section = cmd->u.hold_count.section;
     int status = 0;
-    struct hold_rec h;
-    memset(&h, 0, sizeof(h));
     if (section >= e->section_count) {
         status = USHER_NO_SUCH_SECTION;
     } else if (e->sections[section].kind != EVENT_SECTION_SEATED) {
         status = USHER_WRONG_SECTION_KIND;
     } else {
-        check_hold_rules(t, cmd, e, cmd->u.hold_count.ttl_ms, count, &status, &h.expires_at_ms);
+        check_hold_rules(t, cmd, e, cmd->u.hold_count.ttl_ms, count, &status, &h->expires_at_ms);
     }
     if (status != 0) {
         res->status = (uint16_t)status;
@@ -522,54 +525,82 @@ int inv_hold_apply_best(struct inv_txn *t, const struct cmd *cmd, uint32_t slot,
         if (start < 0) {
             continue;
         }
-        h.seat_count = count;
+        h->seat_count = count;
         for (uint16_t i = 0; i < count; i++) {
-            h.seats[i] = row->seat_first + (uint32_t)start + i;
+            h->seats[i] = row->seat_first + (uint32_t)start + i;
         }
-        return hold_seats_take(t, cmd, slot, &h, res);
+        res->status = 0;
+        return 0;
     }
     res->status = USHER_NO_ADJACENT_SEATS;
     return 0;
 }
 
-int inv_hold_apply_ga(struct inv_txn *t, const struct cmd *cmd, uint32_t slot,
-                      struct cmd_result *res)
+int inv_hold_apply_best(struct inv_txn *t, const struct cmd *cmd, uint32_t slot,
+                        struct cmd_result *res)
 {
+    struct hold_rec h;
+    int rc = hold_best_find(t, cmd, &h, res);
+    if (rc != 0 || res->status != 0) {
+        return rc;
+    }
+    return hold_seats_take(t, cmd, slot, &h, res);
+}
+
+/* The checks of a general-admission hold that need no customer scan: the
+ * event, the section, the rules and the places left. Sets res->status to
+ * the refusal, or leaves it 0 with *g the section's counts and h's expiry. */
+static int hold_ga_check(struct inv_txn *t, const struct cmd *cmd, struct hold_rec *h,
+                         struct ga_rec *g, struct cmd_result *res)
+{
+    memset(h, 0, sizeof(*h));
+    memset(g, 0, sizeof(*g));
     const struct event *e = NULL;
     int rc = event_of(t, cmd, &e, res);
     if (rc != 0 || e == NULL) {
+        ASSERT(rc != 0 || res->status != 0);
         return rc;
     }
     uint16_t count = cmd->u.hold_count.count;
     uint16_t section = cmd->u.hold_count.section;
     int status = 0;
-    struct hold_rec h;
-    memset(&h, 0, sizeof(h));
     if (section >= e->section_count) {
         status = USHER_NO_SUCH_SECTION;
     } else if (e->sections[section].kind != EVENT_SECTION_GA) {
         status = USHER_WRONG_SECTION_KIND;
     } else {
-        check_hold_rules(t, cmd, e, cmd->u.hold_count.ttl_ms, count, &status, &h.expires_at_ms);
+        check_hold_rules(t, cmd, e, cmd->u.hold_count.ttl_ms, count, &status, &h->expires_at_ms);
     }
-    struct ga_rec g;
     if (status == 0) {
-        rc = inv_ga_load(&t->st, e->id, section, &g);
-        if (rc == 0 && (uint64_t)g.held + g.booked + count > g.capacity) {
+        rc = inv_ga_load(&t->st, e->id, section, g);
+        if (rc == 0 && (uint64_t)g->held + g->booked + count > g->capacity) {
             status = USHER_SOLD_OUT;
         }
     }
-    if (rc == 0 && status == 0) {
-        rc = check_customer_limit(t, cmd, count, &status);
+    res->status = (uint16_t)status;
+    return rc;
+}
+
+int inv_hold_apply_ga(struct inv_txn *t, const struct cmd *cmd, uint32_t slot,
+                      struct cmd_result *res)
+{
+    struct hold_rec h;
+    struct ga_rec g;
+    int rc = hold_ga_check(t, cmd, &h, &g, res);
+    if (rc != 0 || res->status != 0) {
+        return rc;
     }
+    uint16_t count = cmd->u.hold_count.count;
+    int status = 0;
+    rc = check_customer_limit(t, cmd, count, &status);
     if (rc != 0 || status != 0) {
         res->status = (uint16_t)status;
         return rc;
     }
     g.held += count;
-    rc = inv_ga_store(t, e->id, section, &g);
+    rc = inv_ga_store(t, cmd->event_id, cmd->u.hold_count.section, &g);
     h.ga = 1;
-    h.section = section;
+    h.section = cmd->u.hold_count.section;
     h.seat_count = count;
     return rc != 0 ? rc : hold_create(t, cmd, slot, &h, res);
 }
@@ -644,4 +675,22 @@ int inv_hold_apply_release(struct inv_txn *t, const struct cmd *cmd, struct cmd_
     res->id = id;
     res->seat_count = h.seat_count;
     return rc;
+}
+
+int inv_hold_check(struct inv_txn *t, const struct cmd *cmd, struct cmd_result *res)
+{
+    struct hold_rec h;
+    struct ga_rec g;
+    switch ((enum cmd_type)cmd->type) {
+    case CMD_HOLD_SEATS:
+        return hold_seats_check(t, cmd, res);
+    case CMD_HOLD_BEST:
+        return hold_best_find(t, cmd, &h, res);
+    case CMD_HOLD_GA:
+        return hold_ga_check(t, cmd, &h, &g, res);
+    default:
+        break;
+    }
+    res->status = 0; /* not a new hold: nothing to say without the log */
+    return 0;
 }

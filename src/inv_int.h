@@ -232,11 +232,13 @@ USHER_MUST_CHECK int inv_event_apply_create(struct inv_txn *t, const struct cmd 
 /* ---- holds (inv_hold.c) ---- */
 USHER_MUST_CHECK int inv_hold_apply_seats(struct inv_txn *t, const struct cmd *cmd, uint32_t slot,
                                           struct cmd_result *res);
-/* The checks of inv_hold_apply_seats() up to the seats being free, with no
- * write (a read transaction will do): res->status gets the refusal, or 0
- * when the hold may succeed (the customer's limit is not checked). */
-USHER_MUST_CHECK int inv_hold_check_seats(struct inv_txn *t, const struct cmd *cmd,
-                                          struct cmd_result *res);
+/* The checks of a new hold (named seats, best available, general
+ * admission) up to finding its seats or places free, with no write (a read
+ * transaction will do): res->status gets the refusal, or 0 when the hold
+ * may succeed (the customer's limit is not checked) or cmd is not a new
+ * hold. */
+USHER_MUST_CHECK int inv_hold_check(struct inv_txn *t, const struct cmd *cmd,
+                                    struct cmd_result *res);
 USHER_MUST_CHECK int inv_hold_apply_best(struct inv_txn *t, const struct cmd *cmd, uint32_t slot,
                                          struct cmd_result *res);
 USHER_MUST_CHECK int inv_hold_apply_ga(struct inv_txn *t, const struct cmd *cmd, uint32_t slot,

@@ -25,7 +25,7 @@ static void pause_ms(int ms)
     }
 }
 
-uint16_t proc_free_port(void)
+static uint16_t port_probe(void)
 {
     int fd = socket(AF_INET, SOCK_STREAM, 0);
     if (fd < 0) {
@@ -40,6 +40,28 @@ uint16_t proc_free_port(void)
     }
     (void)close(fd);
     return port;
+}
+
+/* Ports handed out lately: the kernel may give a closed port again at
+ * once, and a test that asks for three ports must get three. */
+#define RECENT_PORTS 256u
+
+uint16_t proc_free_port(void)
+{
+    static uint16_t recent[RECENT_PORTS];
+    static uint32_t next;
+    for (int attempt = 0; attempt < 100; attempt++) {
+        uint16_t port = port_probe();
+        bool seen = false;
+        for (uint32_t i = 0; i < RECENT_PORTS && port != 0; i++) {
+            seen = seen || recent[i] == port;
+        }
+        if (port != 0 && !seen) {
+            recent[next++ % RECENT_PORTS] = port;
+            return port;
+        }
+    }
+    return 0;
 }
 
 int proc_spawn(struct proc *p, char *const argv[], const char *log_path)

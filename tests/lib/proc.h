@@ -17,7 +17,8 @@ struct proc {
 };
 
 /* Returns a TCP port on 127.0.0.1 that was free a moment ago (bind to port
- * 0, read it back, close). */
+ * 0, read it back, close), never one of the last 256 it returned; 0 if
+ * none is found. */
 uint16_t proc_free_port(void);
 
 /* Starts argv[0] (a path) with argv in a new process group, stdout and

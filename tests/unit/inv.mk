@@ -102,3 +102,9 @@ TESTS += tests/unit/test_store
 tests_unit_test_store_SOURCES = tests/unit/test_store.c tests/lib/tempdir.c tests/lib/tempdir.h
 tests_unit_test_store_CFLAGS = $(INV_TEST_CFLAGS)
 tests_unit_test_store_LDADD = $(INV_TEST_LDADD)
+
+check_PROGRAMS += tests/unit/test_inv_precheck
+TESTS += tests/unit/test_inv_precheck
+tests_unit_test_inv_precheck_SOURCES = tests/unit/test_inv_precheck.c $(INV_TEST_LIB)
+tests_unit_test_inv_precheck_CFLAGS = $(INV_TEST_CFLAGS)
+tests_unit_test_inv_precheck_LDADD = $(INV_TEST_LDADD)
