@@ -79,10 +79,10 @@ run_variant() {
     done
     PIDS=()
     for n in 1 2 3; do
-        "$USHERD" --node-id "$n" --data "$DIR/${conns}x$inflight-node$n" --shards "$SHARDS" \
+        "$USHERD" --node-id "$n" --data "$DIR/run$RUN-${conns}x$inflight-node$n" --shards "$SHARDS" \
             --listen "${client[n]}" --raft "${raft[n]}" --http "${http[n]}" \
             --cluster-id "$cluster" --peers "$peers" \
-            >"$DIR/${conns}x$inflight-node$n.log" 2>&1 &
+            >"$DIR/run$RUN-${conns}x$inflight-node$n.log" 2>&1 &
         PIDS+=($!)
     done
     for n in 1 2 3; do
@@ -92,7 +92,7 @@ run_variant() {
             fi
             if [ "$i" = 201 ]; then
                 echo "cluster-bench: node $n is not healthy after 20 s:" >&2
-                tail -n 5 "$DIR/${conns}x$inflight-node$n.log" >&2
+                tail -n 5 "$DIR/run$RUN-${conns}x$inflight-node$n.log" >&2
                 exit 1
             fi
             sleep 0.1
@@ -106,7 +106,7 @@ run_variant() {
     done
     echo "=== 3 nodes, $SHARDS shards x 3 replicas: usher-bench $conns connections x $inflight in flight, $SECONDS_RUN s ==="
     "$BENCH" --node "${client[1]}" --connections "$conns" --inflight "$inflight" \
-        --seconds "$SECONDS_RUN" | grep -v '^\[' || true
+        --seconds "$SECONDS_RUN" | grep -v "^\[" || true
     local entries=0 commands=0 local_answers=0 e c l
     for n in 1 2 3; do
         e=$(metric_sum "${http[n]}" usher_shard_entries_proposed_total)
@@ -133,6 +133,8 @@ run_variant() {
     echo
 }
 
+RUN=0
 for v in "${VARIANTS[@]}"; do
+    RUN=$((RUN + 1))
     run_variant "${v%x*}" "${v#*x}"
 done
