@@ -212,7 +212,8 @@ struct usher_call_opts {
                                                a random one */
     const char *node;      /* usher_node_status, usher_ping, usher_event_list: ask this node
                               ("a.b.c.d:port", added to the client's nodes if new); NULL: any.
-                              Ignored by operations routed by event */
+                              Reads: the first attempt goes to this node, which answers or
+                              names the leader (then followed as usual). Ignored by commands */
     uint32_t max_stale_ms; /* reads (event, availability, hold, booking, customer, history):
                               0: linearizable, answered by the shard's leader; N: any
                               replica whose state is at most about N ms old may answer

@@ -247,13 +247,15 @@ int usher_call_start(struct usher_call *call, const struct usher_call_opts *opts
             memcpy(call->header.trace_id, opts->trace_id, PROTO_TRACE_ID_BYTES);
         }
         call->any_replica = opts->max_stale_ms != 0 && op_is_read(call->header.op);
-        if (opts->node != NULL && op_takes_node(call->header.op)) {
+        /* Node ops stay on the node asked; a read only starts there (it
+         * answers, or names the leader and the call follows as usual). */
+        if (opts->node != NULL && (op_takes_node(call->header.op) || op_is_read(call->header.op))) {
             int rc = usher_route_peer_add(&c->route, opts->node, &call->prefer);
             if (rc != 0) {
                 usher_call_abort(call);
                 return rc;
             }
-            call->fixed = true;
+            call->fixed = op_takes_node(call->header.op);
         }
     }
     if (!has_trace) {

@@ -278,6 +278,12 @@ static void on_timer(uv_timer_t *t)
     p->open = true;
     w->open++;
     struct usher_call_opts co = { .idem_key = p->key, .timeout_ms = w->o.op_timeout_ms };
+    if (p->op == OP_READ && wl_rand(w, 2) == 0) {
+        /* Half the reads start at a random node, not at the leader the
+         * client knows: a deposed leader that still answered from its store
+         * (a broken lease) would show a stale seat map here. */
+        co.node = w->o.nodes[wl_rand(w, w->o.node_count)];
+    }
     int rc = start_cmd(p, &co);
     if (rc != 0) {
         /* Not started (BUSY, NOMEM, ...): nothing was sent. */
