@@ -82,6 +82,13 @@ static uint32_t *key_slot(const struct batch *b, uint64_t key)
     return &b->keys[key & (BATCH_KEY_SLOTS - 1u)];
 }
 
+void batch_confirm(struct batch *b, uint64_t proposed_ns)
+{
+    if (proposed_ns > b->confirmed_ns) {
+        b->confirmed_ns = proposed_ns;
+    }
+}
+
 bool batch_key_busy(const struct batch *b, uint64_t key)
 {
     ASSERT(key != 0);
@@ -236,9 +243,7 @@ static void on_applied(struct raft_apply *req, int status, void *result)
         /* The fsm's index (raft_last_applied + 1) is the entry's: the
          * undocumented ordering of fsm.c, checked on every leader entry. */
         ASSERT(out->index == req->index);
-        if (e->proposed_ns > b->confirmed_ns) {
-            b->confirmed_ns = e->proposed_ns;
-        }
+        batch_confirm(b, e->proposed_ns);
         entry_answer(b, e, out);
         return;
     }

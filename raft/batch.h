@@ -96,8 +96,9 @@ struct batch {
     uint32_t entries_head;             /* oldest entry in flight */
     uint32_t in_flight;
     uint64_t stamp_ms; /* the last stamp proposed (or the floor) */
-    /* proposed_ns of the newest entry applied (status 0): a majority of the
-     * group accepted an entry of this leader sent after that moment. */
+    /* The proposal time (uv_hrtime()) of the newest entry or barrier of this
+     * leader known committed: a majority accepted something it sent after
+     * that moment (batch_confirm()). */
     uint64_t confirmed_ns;
     uint32_t *keys; /* BATCH_KEY_SLOTS counters of queued + in-flight keys */
     struct batch_counters counters;
@@ -123,6 +124,10 @@ void batch_close(struct batch *b);
  */
 USHER_MUST_CHECK int batch_push(struct batch *b, const uint8_t *cmd, size_t len, uint64_t key,
                                 group_submit_cb cb, void *ctx);
+
+/* Records that something proposed at proposed_ns committed: an entry of the
+ * batch (done here) or a barrier of the group (the group calls it). */
+void batch_confirm(struct batch *b, uint64_t proposed_ns);
 
 /* True when a command with key (!= 0) may be queued or in flight: false
  * means certainly none is. */

@@ -121,9 +121,8 @@ struct group {
     group_transfer_cb transfer_cb;
     void *transfer_ctx;
     struct raft_barrier read_barrier;
-    uint64_t read_barrier_ns;      /* when read_barrier was proposed */
-    uint64_t leader_barrier_ns;    /* when leader_barrier was proposed */
-    uint64_t barrier_confirmed_ns; /* the newest of those two that committed */
+    uint64_t read_barrier_ns;   /* when read_barrier was proposed */
+    uint64_t leader_barrier_ns; /* when leader_barrier was proposed */
     /* Confirmations proposed before this moment do not count for the lease:
      * the start of the current role, or UINT64_MAX once a transfer began
      * (the target may campaign at once). */
@@ -342,14 +341,6 @@ static void marker_write(struct group *g)
 
 /* ---- Leader lease (group.h; docs/REPLICATION.md "Leader lease") ---- */
 
-/* A barrier proposed at proposed_ns committed. */
-static void lease_confirm(struct group *g, uint64_t proposed_ns)
-{
-    if (proposed_ns > g->barrier_confirmed_ns) {
-        g->barrier_confirmed_ns = proposed_ns;
-    }
-}
-
 bool group_leased(struct group *g)
 {
     if (g->o.lease_ms == 0 || g->state != GROUP_RUNNING || g->role != GROUP_ROLE_SERVING) {
@@ -360,8 +351,7 @@ bool group_leased(struct group *g)
     if (raft_state(&g->raft) != RAFT_LEADER || g->raft.current_term != g->role_term) {
         return false;
     }
-    uint64_t confirmed = g->batch.confirmed_ns > g->barrier_confirmed_ns ? g->batch.confirmed_ns
-                                                                         : g->barrier_confirmed_ns;
+    uint64_t confirmed = g->batch.confirmed_ns;
     if (confirmed < g->lease_floor_ns) {
         return false;
     }
@@ -425,7 +415,7 @@ static void on_read_barrier(struct raft_barrier *req, int status)
     uint32_t n = g->reads_covered;
     g->reads_covered = 0;
     if (status == 0) {
-        lease_confirm(g, g->read_barrier_ns);
+        batch_confirm(&g->batch, g->read_barrier_ns);
         reads_answer(g, n, 0);
         return;
     }
@@ -495,7 +485,7 @@ static void on_leader_barrier(struct raft_barrier *req, int status)
     /* Every entry of earlier terms is applied: serve. No stamp goes below
      * the state machine's time, whatever this node's clock says. */
     batch_stamp_floor(&g->batch, inv_now(g->inv));
-    lease_confirm(g, g->leader_barrier_ns);
+    batch_confirm(&g->batch, g->leader_barrier_ns);
     role_move(g, GROUP_ROLE_SERVING);
     if (g->o.log != NULL) {
         logger_info(g->o.log, "shard leader serving", LOG_U64("shard", g->o.shard),

@@ -25,7 +25,7 @@
 struct write_req {
     uv_write_t req;
     struct conn *conn;
-    uint8_t *data; /* frame bytes, one allocation with the request */
+    uint8_t data[]; /* frame bytes */
 };
 
 static void conn_unref(struct conn *c)
@@ -90,7 +90,7 @@ static void on_write(uv_write_t *req, int status)
     conn_unref(c);
 }
 
-/* Hands len bytes to libuv in one write; w came from write_alloc(). */
+/* Hands the len bytes of w to libuv in one write. */
 static void write_start(struct conn *c, struct write_req *w, size_t len)
 {
     w->conn = c;
@@ -108,15 +108,6 @@ static void write_start(struct conn *c, struct write_req *w, size_t len)
     }
 }
 
-static struct write_req *write_alloc(size_t cap)
-{
-    struct write_req *w = mem_alloc(sizeof(*w) + cap);
-    if (w != NULL) {
-        w->data = (uint8_t *)(w + 1);
-    }
-    return w;
-}
-
 /* Writes the corked replies, if any, in one write of their size. */
 static void cork_flush(struct conn *c)
 {
@@ -128,7 +119,7 @@ static void cork_flush(struct conn *c)
     if (c->state != CONN_OPEN) {
         return;
     }
-    struct write_req *w = write_alloc(len);
+    struct write_req *w = mem_alloc(sizeof(*w) + len);
     if (w == NULL) {
         conn_close(c); /* out of memory: the client sees a reset and retries */
         return;
@@ -137,9 +128,9 @@ static void cork_flush(struct conn *c)
     write_start(c, w, len);
 }
 
-/* Queues one frame: header for (req fields, status) + payload. Corked (the
- * frames of one read are being handled): appended to the node's cork
- * buffer, which only this connection uses until the read is handled. */
+/* Queues one frame: header for (req fields, status) + payload. While this
+ * connection's read is being handled (it owns the node's cork buffer), the
+ * frame joins the replies gathered there. */
 static void send_frame(struct conn *c, uint8_t op, uint64_t request_id, const uint8_t *trace_id,
                        uint16_t status, const uint8_t *payload, size_t len)
 {
@@ -156,14 +147,14 @@ static void send_frame(struct conn *c, uint8_t op, uint64_t request_id, const ui
     }
     size_t head = PROTO_LEN_BYTES + PROTO_HEADER_BYTES;
     size_t frame = head + len;
-    if (c->corked && c->cork_len + frame > CONN_CORK_BYTES_MAX) {
+    bool cork = c->node->cork_owner == c && frame <= CONN_CORK_BYTES_MAX;
+    if (cork && c->cork_len + frame > CONN_CORK_BYTES_MAX) {
         cork_flush(c);
         if (c->state != CONN_OPEN) {
             return;
         }
     }
-    bool cork = c->corked && frame <= CONN_CORK_BYTES_MAX;
-    struct write_req *w = cork ? NULL : write_alloc(frame);
+    struct write_req *w = cork ? NULL : mem_alloc(sizeof(*w) + frame);
     if (!cork && w == NULL) {
         conn_close(c); /* out of memory: the client sees a reset and retries */
         return;
@@ -177,9 +168,9 @@ static void send_frame(struct conn *c, uint8_t op, uint64_t request_id, const ui
     c->node->counters.replies_out++;
     if (cork) {
         c->cork_len += frame;
-        return;
+    } else {
+        write_start(c, w, frame);
     }
-    write_start(c, w, frame);
 }
 
 void conn_reply(struct conn_request *req, uint16_t status, const uint8_t *payload, size_t len)
@@ -230,8 +221,6 @@ static void fail_stream(struct conn *c, uint64_t request_id, int status, const c
     conn_close(c);
 }
 
-static void handle_frames_corked(struct conn *c);
-
 /* Makes room for a frame of `need` bytes (<= the frame limit). */
 static int ensure_cap(struct conn *c, size_t need)
 {
@@ -249,22 +238,7 @@ static int ensure_cap(struct conn *c, size_t need)
     return 0;
 }
 
-/* Handles every whole frame in the buffer; keeps a partial one. The
- * replies given while it runs leave in one write at the end. */
-static void handle_frames(struct conn *c)
-{
-    struct node *n = c->node;
-    ASSERT(n->cork_owner == NULL); /* reads are handled one at a time */
-    n->cork_owner = c;
-    c->corked = true;
-    c->refs++; /* a frame's handler may close c: it lives until the flush */
-    handle_frames_corked(c);
-    c->corked = false;
-    cork_flush(c);
-    n->cork_owner = NULL;
-    conn_unref(c);
-}
-
+/* The frames of handle_frames(), its cork buffer held. */
 static void handle_frames_corked(struct conn *c)
 {
     size_t off = 0;
@@ -305,6 +279,19 @@ static void handle_frames_corked(struct conn *c)
             conn_close(c);
         }
     }
+}
+
+/* Handles every whole frame in the buffer; keeps a partial one. The
+ * replies given while it runs leave in one write at the end. A handler may
+ * close c; its memory stays until the close callback, after this returns. */
+static void handle_frames(struct conn *c)
+{
+    struct node *n = c->node;
+    ASSERT(n->cork_owner == NULL); /* reads are handled one at a time */
+    n->cork_owner = c;
+    handle_frames_corked(c);
+    n->cork_owner = NULL;
+    cork_flush(c);
 }
 
 static void on_alloc(uv_handle_t *h, size_t suggested, uv_buf_t *b)

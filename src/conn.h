@@ -51,7 +51,6 @@ struct conn {
     size_t cork_len; /* reply bytes gathered in the node's cork_buf */
     bool reading;
     bool handle_closed;
-    bool corked; /* the frames of one read are being handled */
 };
 
 /* A request in flight: what its reply needs. Owned by dispatch. */

@@ -472,34 +472,46 @@ static int32_t row_best_block(const bool *free_seats, uint32_t seat_count, uint1
     return best;
 }
 
+/* The checks a hold of a count in a section (best available: seated; general
+ * admission: GA) shares: the event, the section and its kind, the hold rules.
+ * Sets res->status to the refusal, or leaves it 0 with *e the event and h
+ * cleared but for its expiry. */
+static int hold_count_rules(struct inv_txn *t, const struct cmd *cmd, uint8_t kind,
+                            struct hold_rec *h, const struct event **e, struct cmd_result *res)
+{
+    memset(h, 0, sizeof(*h));
+    int rc = event_of(t, cmd, e, res);
+    if (rc != 0 || *e == NULL) {
+        ASSERT(rc != 0 || res->status != 0);
+        return rc;
+    }
+    uint16_t section = cmd->u.hold_count.section;
+    int status = 0;
+    if (section >= (*e)->section_count) {
+        status = USHER_NO_SUCH_SECTION;
+    } else if ((*e)->sections[section].kind != kind) {
+        status = USHER_WRONG_SECTION_KIND;
+    } else {
+        check_hold_rules(t, cmd, *e, cmd->u.hold_count.ttl_ms, cmd->u.hold_count.count, &status,
+                         &h->expires_at_ms);
+    }
+    res->status = (uint16_t)status;
+    return 0;
+}
+
 /* Finds the best block of free adjacent seats for a best-available hold,
  * without writes. Sets res->status to the refusal, or leaves it 0 with h
  * holding the block and its expiry, ready for hold_seats_take(). */
 static int hold_best_find(struct inv_txn *t, const struct cmd *cmd, struct hold_rec *h,
                           struct cmd_result *res)
 {
-    memset(h, 0, sizeof(*h));
     const struct event *e = NULL;
-    int rc = event_of(t, cmd, &e, res);
-    if (rc != 0 || e == NULL) {
-        ASSERT(rc != 0 || res->status != 0);
+    int rc = hold_count_rules(t, cmd, EVENT_SECTION_SEATED, h, &e, res);
+    if (rc != 0 || res->status != 0) {
         return rc;
     }
     uint16_t count = cmd->u.hold_count.count;
-    uint16_t section = cmd->u.hold_count.section;
-    int status = 0;
-    if (section >= e->section_count) {
-        status = USHER_NO_SUCH_SECTION;
-    } else if (e->sections[section].kind != EVENT_SECTION_SEATED) {
-        status = USHER_WRONG_SECTION_KIND;
-    } else {
-        check_hold_rules(t, cmd, e, cmd->u.hold_count.ttl_ms, count, &status, &h->expires_at_ms);
-    }
-    if (status != 0) {
-        res->status = (uint16_t)status;
-        return 0;
-    }
-    const struct event_section *sec = &e->sections[section];
+    const struct event_section *sec = &e->sections[cmd->u.hold_count.section];
     uint16_t *row_free = NULL;
     bool expired = false;
     rc = inv_event_row_free(t->inv, &t->st, e, &row_free);
@@ -553,31 +565,16 @@ int inv_hold_apply_best(struct inv_txn *t, const struct cmd *cmd, uint32_t slot,
 static int hold_ga_check(struct inv_txn *t, const struct cmd *cmd, struct hold_rec *h,
                          struct ga_rec *g, struct cmd_result *res)
 {
-    memset(h, 0, sizeof(*h));
     memset(g, 0, sizeof(*g));
     const struct event *e = NULL;
-    int rc = event_of(t, cmd, &e, res);
-    if (rc != 0 || e == NULL) {
-        ASSERT(rc != 0 || res->status != 0);
+    int rc = hold_count_rules(t, cmd, EVENT_SECTION_GA, h, &e, res);
+    if (rc != 0 || res->status != 0) {
         return rc;
     }
-    uint16_t count = cmd->u.hold_count.count;
-    uint16_t section = cmd->u.hold_count.section;
-    int status = 0;
-    if (section >= e->section_count) {
-        status = USHER_NO_SUCH_SECTION;
-    } else if (e->sections[section].kind != EVENT_SECTION_GA) {
-        status = USHER_WRONG_SECTION_KIND;
-    } else {
-        check_hold_rules(t, cmd, e, cmd->u.hold_count.ttl_ms, count, &status, &h->expires_at_ms);
+    rc = inv_ga_load(&t->st, e->id, cmd->u.hold_count.section, g);
+    if (rc == 0 && (uint64_t)g->held + g->booked + cmd->u.hold_count.count > g->capacity) {
+        res->status = USHER_SOLD_OUT;
     }
-    if (status == 0) {
-        rc = inv_ga_load(&t->st, e->id, section, g);
-        if (rc == 0 && (uint64_t)g->held + g->booked + count > g->capacity) {
-            status = USHER_SOLD_OUT;
-        }
-    }
-    res->status = (uint16_t)status;
     return rc;
 }
 

@@ -4,7 +4,7 @@
 check_PROGRAMS += tests/integration/test_cluster
 TESTS += tests/integration/test_cluster
 tests_integration_test_cluster_SOURCES = tests/integration/test_cluster.c tests/lib/proc.c \
-	tests/lib/tempdir.c
+	tests/lib/tempdir.c tests/lib/wire.c
 tests_integration_test_cluster_CFLAGS = $(AM_CFLAGS) $(CMOCKA_CFLAGS) $(UV_CFLAGS) \
 	$(LMDB_CFLAGS) -I$(srcdir)/client -I$(srcdir)/tests/lib
 tests_integration_test_cluster_LDADD = client/libusher.la src/libinv.la $(LMDB_LIBS) \

@@ -51,6 +51,7 @@
 #include "proto.h"
 #include "tempdir.h"
 #include "usher.h"
+#include "wire.h"
 
 #define NODES            3u
 #define SHARDS           4u
@@ -737,78 +738,40 @@ static bool log_has(const char *path, const char *a, const char *b)
 
 /* ---- tests ---- */
 
-/* ---- a raw client connection: no retries, no redirects ---- */
-
-static int raw_connect(uint16_t port)
-{
-    int fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
-    assert_true(fd >= 0);
-    struct sockaddr_in sa;
-    memset(&sa, 0, sizeof(sa));
-    sa.sin_family = AF_INET;
-    sa.sin_port = htons(port);
-    sa.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-    assert_int_equal(connect(fd, (struct sockaddr *)&sa, sizeof(sa)), 0);
-    struct timeval tv = { .tv_sec = 10 };
-    assert_int_equal(setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv)), 0);
-    return fd;
-}
+/* ---- a raw client connection (tests/lib/wire.h): no retries, no redirects ---- */
 
 static void raw_send_availability(int fd, uint64_t event, uint64_t request_id)
 {
-    uint8_t frame[256];
-    size_t head = PROTO_LEN_BYTES + PROTO_HEADER_BYTES;
+    uint8_t payload[64];
     struct proto_read r = { .event_id = event };
     size_t len = 0;
-    assert_int_equal(codec_frame_read_encode(PROTO_OP_AVAILABILITY, &r, frame + head,
-                                             sizeof(frame) - head, &len),
-                     0);
-    struct proto_header h = { .version = PROTO_VERSION,
-                              .op = PROTO_OP_AVAILABILITY,
-                              .request_id = request_id };
-    assert_int_equal(codec_frame_header_encode(&h, len, frame), 0);
-    assert_int_equal(send(fd, frame, head + len, MSG_NOSIGNAL), (ssize_t)(head + len));
-}
-
-static void raw_read_all(int fd, uint8_t *buf, size_t n)
-{
-    for (size_t got = 0; got < n;) {
-        ssize_t r = recv(fd, buf + got, n - got, 0);
-        if (r <= 0) {
-            fail_msg("raw reply: %s", r == 0 ? "closed" : strerror(errno));
-        }
-        got += (size_t)r;
-    }
+    assert_int_equal(
+        codec_frame_read_encode(PROTO_OP_AVAILABILITY, &r, payload, sizeof(payload), &len), 0);
+    assert_int_equal(wire_send(fd, PROTO_OP_AVAILABILITY, request_id, payload, len), 0);
 }
 
 /* Reads the reply to request_id: 0 and *out, or the error code it carried. */
 static int raw_recv_availability(int fd, uint64_t request_id, struct inv_availability *out)
 {
-    size_t head = PROTO_LEN_BYTES + PROTO_HEADER_BYTES;
-    uint8_t *frame = malloc(USHER_FRAME_BYTES_MAX);
-    assert_non_null(frame);
-    raw_read_all(fd, frame, PROTO_LEN_BYTES);
-    size_t bytes = 0;
-    assert_int_equal(codec_frame_length_decode(frame, &bytes), 0);
-    assert_true(bytes >= head && bytes <= USHER_FRAME_BYTES_MAX);
-    raw_read_all(fd, frame + PROTO_LEN_BYTES, bytes - PROTO_LEN_BYTES);
+    uint8_t *payload = malloc(USHER_FRAME_BYTES_MAX);
+    assert_non_null(payload);
     struct proto_header h;
-    const uint8_t *payload = NULL;
     size_t len = 0;
-    assert_int_equal(codec_frame_decode(frame, bytes, &h, &payload, &len), 0);
+    assert_int_equal(wire_recv(fd, &h, payload, USHER_FRAME_BYTES_MAX, &len), 0);
     assert_int_equal(h.request_id, request_id);
     int rc = h.status;
     if (rc == 0) {
         assert_int_equal(codec_reply_availability_decode(payload, len, out), 0);
     }
-    free(frame);
+    free(payload);
     return rc;
 }
 
 /* A raw connection to node i, accepted and read from (one read answered). */
 static int probe_open(struct cluster *cl, uint32_t i, uint64_t ev)
 {
-    int probe = raw_connect(cl->n[i].cport);
+    int probe = wire_connect(cl->n[i].cport);
+    assert_true(probe >= 0);
     raw_send_availability(probe, ev, 1);
     struct inv_availability *warm = calloc(1, sizeof(*warm));
     assert_non_null(warm);

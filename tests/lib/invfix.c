@@ -621,6 +621,18 @@ void invfix_twin_reopen(struct invfix *f)
 #define GEN_CLIENTS   3u
 #define GEN_HOUR      3600000ull
 
+bool invfix_seed_env(uint64_t *seed)
+{
+    const char *s = getenv("USHER_SEED");
+    if (s == NULL || s[0] == '\0') {
+        return false;
+    }
+    char *end = NULL;
+    *seed = strtoull(s, &end, 0);
+    assert_true(end != NULL && *end == '\0');
+    return true;
+}
+
 struct invfix_gen *invfix_gen_create(uint64_t seed)
 {
     struct invfix_gen *g = calloc(1, sizeof *g);

@@ -221,6 +221,9 @@ struct invfix_gen {
     struct invfix_gen_stats stats;
 };
 
+/* Reads USHER_SEED (a seed to replay) into *seed; false when it is not set. */
+bool invfix_seed_env(uint64_t *seed);
+
 /* Returns a heap generator seeded with seed (free with invfix_gen_destroy()). */
 struct invfix_gen *invfix_gen_create(uint64_t seed);
 void invfix_gen_destroy(struct invfix_gen *g);

@@ -777,6 +777,16 @@ static uint64_t tg_applied(struct tg *t)
     return st.applied_index;
 }
 
+/* Asks the group to answer c from its store (group_answer_local()); returns
+ * whether it did, with the answer in *res. */
+static bool tg_local(struct tg *t, const struct cmd *c, struct cmd_result *res)
+{
+    bool answered = false;
+    assert_int_equal(
+        group_answer_local(t->g, c, group_key(c->client_id, c->idem_key), res, &answered), 0);
+    return answered;
+}
+
 /* Goal: under its lease the leader answers a refused hold (seat taken, no
  * such seat) and the replay of an applied command from its store, with
  * what the log would have answered and without a log entry; a hold that
@@ -796,38 +806,26 @@ static void test_lease_answers_refusals_and_replays_without_an_entry(void **stat
     uint64_t applied = tg_applied(t);
 
     struct cmd_result res;
-    bool answered = false;
     struct cmd other = invfix_cmd_hold_seats(&t->f, EVENT_ID, CUSTOMER_ID + 1, 0, &seat, 1);
-    assert_int_equal(group_answer_local(t->g, &other, group_key(other.client_id, other.idem_key),
-                                        &res, &answered),
-                     0);
-    assert_true(answered);
+    assert_true(tg_local(t, &other, &res));
     assert_int_equal(res.status, USHER_SEAT_TAKEN);
     assert_int_equal(res.type, CMD_HOLD_SEATS);
     assert_int_equal(res.id, 0);
 
     const uint32_t bad_seat = 4 * 50;
     struct cmd bad = invfix_cmd_hold_seats(&t->f, EVENT_ID, CUSTOMER_ID + 1, 0, &bad_seat, 1);
-    assert_int_equal(
-        group_answer_local(t->g, &bad, group_key(bad.client_id, bad.idem_key), &res, &answered), 0);
-    assert_true(answered);
+    assert_true(tg_local(t, &bad, &res));
     assert_int_equal(res.status, USHER_NO_SUCH_SEAT);
 
     /* The retry of the applied hold: its first result, marked replayed. */
-    assert_int_equal(group_answer_local(t->g, &first, group_key(first.client_id, first.idem_key),
-                                        &res, &answered),
-                     0);
-    assert_true(answered);
+    assert_true(tg_local(t, &first, &res));
     assert_int_equal(res.status, 0);
     assert_int_equal(res.id, held.id);
     assert_int_equal(res.replayed, 1);
 
     const uint32_t free_seat = 8;
     struct cmd fresh = invfix_cmd_hold_seats(&t->f, EVENT_ID, CUSTOMER_ID + 1, 0, &free_seat, 1);
-    assert_int_equal(group_answer_local(t->g, &fresh, group_key(fresh.client_id, fresh.idem_key),
-                                        &res, &answered),
-                     0);
-    assert_false(answered);
+    assert_false(tg_local(t, &fresh, &res));
     assert_int_equal(tg_applied(t), applied); /* nothing went to the log */
 
     /* The log agrees with the local refusal. */
@@ -850,16 +848,12 @@ static void test_lease_leaves_keys_in_flight_to_the_log(void **state)
     assert_int_equal(tg_apply(t, &first, &o).status, 0);
     /* Another customer's hold of the taken seat, submitted, not yet applied. */
     struct cmd c = invfix_cmd_hold_seats(&t->f, EVENT_ID, CUSTOMER_ID + 1, 0, &seat, 1);
-    uint64_t key = group_key(c.client_id, c.idem_key);
     assert_int_equal(tg_submit(t, &c, &o), 0);
     struct cmd_result res;
-    bool answered = true;
-    assert_int_equal(group_answer_local(t->g, &c, key, &res, &answered), 0);
-    assert_false(answered);
+    assert_false(tg_local(t, &c, &res));
     step_until(t, is_answered, &o);
     assert_int_equal(o.result.status, USHER_SEAT_TAKEN);
-    assert_int_equal(group_answer_local(t->g, &c, key, &res, &answered), 0);
-    assert_true(answered);
+    assert_true(tg_local(t, &c, &res));
     assert_int_equal(res.status, USHER_SEAT_TAKEN);
 }
 
@@ -883,10 +877,7 @@ static void test_lease_runs_out_and_is_renewed(void **state)
     const uint32_t seat = 400; /* no such seat: a refusal, if leased */
     struct cmd c = invfix_cmd_hold_seats(&t->f, EVENT_ID, CUSTOMER_ID, 0, &seat, 1);
     struct cmd_result res;
-    bool answered = true;
-    assert_int_equal(
-        group_answer_local(t->g, &c, group_key(c.client_id, c.idem_key), &res, &answered), 0);
-    assert_false(answered);
+    assert_false(tg_local(t, &c, &res));
     struct read_outcome ro = { 0 };
     assert_int_equal(group_read(t->g, on_read, &ro), 0);
     step_until(t, is_read_answered, &ro);

@@ -60,26 +60,13 @@ static void run_seed(uint64_t seed)
     invfix_close(&f);
 }
 
-/* Reads USHER_SEED into *seed; returns false when it is not set. */
-static bool seed_from_env(uint64_t *seed)
-{
-    const char *s = getenv("USHER_SEED");
-    if (s == NULL || s[0] == '\0') {
-        return false;
-    }
-    char *end = NULL;
-    *seed = strtoull(s, &end, 0);
-    assert_true(end != NULL && *end == '\0');
-    return true;
-}
-
 /* Goal: the fixed-seed sequence (or USHER_SEED's) gives identical dumps on
  * two stores and keeps every invariant after every batch. */
 static void test_random_sequence_same_dump_on_two_stores(void **state)
 {
     (void)state;
     uint64_t seed = FIXED_SEED;
-    (void)seed_from_env(&seed);
+    (void)invfix_seed_env(&seed);
     run_seed(seed);
 }
 
@@ -89,7 +76,7 @@ static void test_random_sequence_new_seed_same_dump_on_two_stores(void **state)
 {
     (void)state;
     uint64_t seed = 0;
-    if (seed_from_env(&seed)) {
+    if (invfix_seed_env(&seed)) {
         skip();
     }
     seed = ((uint64_t)time(NULL) << 20) ^ (uint64_t)getpid();

@@ -107,9 +107,9 @@ static void run_seed(uint64_t seed)
 static void test_precheck_agrees_with_the_log(void **state)
 {
     (void)state;
-    const char *env = getenv("USHER_SEED");
-    if (env != NULL) {
-        run_seed(strtoull(env, NULL, 10));
+    uint64_t seed = 0;
+    if (invfix_seed_env(&seed)) {
+        run_seed(seed);
         return;
     }
     run_seed(FIXED_SEED);
