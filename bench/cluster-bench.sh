@@ -6,6 +6,9 @@
 #   bench/cluster-bench.sh [SECONDS] [CONNSxINFLIGHT ...]
 #   e.g. bench/cluster-bench.sh 10 64x1 64x16
 #
+# SEATS (100000, at most 262144) sizes the event; SHARDS (4) the cluster. Each
+# run's per-second lines are kept in the run folder (bench-N.out, KEEP_TMP=1).
+#
 # Each variant gets a fresh cluster (a fresh 100,000-seat event), so runs do
 # not see each other's sold-out seats. Builds nothing: run after
 # ./quickstart demo or make in build/. Every process it starts is stopped on
@@ -20,6 +23,7 @@ if [ "${#VARIANTS[@]}" -eq 0 ]; then
     VARIANTS=(64x1 64x16)
 fi
 SHARDS=${SHARDS:-4}
+SEATS=${SEATS:-100000}
 USHERD=build/src/usherd
 BENCH=build/client/usher-bench
 for bin in "$USHERD" "$BENCH"; do
@@ -106,7 +110,7 @@ run_variant() {
     done
     echo "=== 3 nodes, $SHARDS shards x 3 replicas: usher-bench $conns connections x $inflight in flight, $SECONDS_RUN s ==="
     "$BENCH" --node "${client[1]}" --connections "$conns" --inflight "$inflight" \
-        --seconds "$SECONDS_RUN" | grep -v "^\[" || true
+        --seconds "$SECONDS_RUN" --seats "$SEATS" | tee "$DIR/bench-$RUN.out" | grep -v "^\[" || true
     local entries=0 commands=0 local_answers=0 e c l
     for n in 1 2 3; do
         e=$(metric_sum "${http[n]}" usher_shard_entries_proposed_total)

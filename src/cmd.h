@@ -105,4 +105,10 @@ static inline bool cmd_is_keyed(uint8_t type)
     return type != CMD_SWEEP;
 }
 
+/* Returns true for the commands that create a hold. */
+static inline bool cmd_is_new_hold(uint8_t type)
+{
+    return type == CMD_HOLD_SEATS || type == CMD_HOLD_BEST || type == CMD_HOLD_GA;
+}
+
 #endif

@@ -295,11 +295,17 @@ int inv_precheck(struct inv *inv, const struct cmd *cmd, uint64_t now_ms, struct
         t.now = now_ms > t.meta.now_ms ? now_ms : t.meta.now_ms;
         memset(res, 0, sizeof(*res));
         res->type = cmd->type;
-        rc = idem_lookup(&t, cmd, res, decided);
-    }
-    if (rc == 0 && !*decided) {
         rc = inv_hold_check(&t, cmd, res);
-        *decided = rc == 0 && res->status != 0;
+    }
+    /* A new hold the state would grant goes to the log as it is, whether or
+     * not its key was used before: the apply looks the key up anyway. So the
+     * path every successful hold takes skips the lookup here. A refusal, or
+     * any other command, may be a retry whose first answer wins. */
+    bool grantable = rc == 0 && res->status == 0 && cmd_is_new_hold(cmd->type);
+    if (rc == 0 && !grantable) {
+        bool replay = false;
+        rc = idem_lookup(&t, cmd, res, &replay); /* leaves *res alone unless replay */
+        *decided = rc == 0 && (replay || res->status != 0);
     }
     store_txn_abort(&t.st);
     if (rc != 0) {
