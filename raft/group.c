@@ -48,6 +48,7 @@
 #include "mem.h"
 #include "proto.h"
 #include "transport.h"
+#include "vote_guard.h"
 
 /* Defaults of group_options (0 means these; group.h). */
 #define GROUP_SNAPSHOT_THRESHOLD_DEFAULT 65536u
@@ -149,7 +150,8 @@ struct group {
     bool read_barrier_out;
     bool sweep_pending;
     bool sweep_again;
-    struct fsm fsm; /* last: large (the results of one entry) */
+    struct vote_guard votes; /* a rejoining replica's (vote_guard.h) */
+    struct fsm fsm;          /* last: large (the results of one entry) */
 };
 
 /* ---- Lifecycle and role tables (STYLE.md 6.6) ---- */
@@ -556,6 +558,22 @@ static void on_sweep_timer(uv_timer_t *t)
 
 static void close_raft(struct group *g, bool started);
 
+/* Lifts a rejoining replica's vote guard once a leader has caught it up. */
+static void votes_catch_up(struct group *g)
+{
+    char errmsg[USHER_ERRMSG_MAX];
+    bool lifted = false;
+    if (vote_guard_catch_up(&g->votes, raft_last_applied(&g->raft), &lifted, errmsg) != 0) {
+        logger_warn(g->o.log, "shard vote guard not written; still not voting",
+                    LOG_U64("shard", g->o.shard), LOG_STR("error", errmsg));
+    } else if (lifted) {
+        logger_info(g->o.log, "shard rejoined: votes again, in terms after the leader's",
+                    LOG_U64("shard", g->o.shard), LOG_U64("floor_term", g->votes.floor),
+                    LOG_U64("applied", raft_last_applied(&g->raft)),
+                    LOG_U64("votes_refused", g->votes.refused));
+    }
+}
+
 static void on_prepare(uv_prepare_t *h)
 {
     struct group *g = h->data;
@@ -568,6 +586,9 @@ static void on_prepare(uv_prepare_t *h)
         return;
     }
     ASSERT(g->state == GROUP_RUNNING);
+    if (g->votes.pending) {
+        votes_catch_up(g);
+    }
     role_poll(g);
     if (g->role != GROUP_ROLE_SERVING) {
         return;
@@ -652,7 +673,24 @@ static int raft_io_setup(struct group *g, char *errmsg)
     g->io.io.version = 2;
     g->io_close = g->io.io.close;
     g->io.io.close = io_close_once;
-    io_guard_install(&g->io, g->loop, g->o.shard, g->o.log);
+    /* raft_uv keeps the term and the vote in metadata1/2: a replica without
+     * them on a rejoining node forgot its votes. Only a replica of several
+     * can have cast one that mattered. */
+    char meta1[GROUP_PATH_BYTES];
+    char meta2[GROUP_PATH_BYTES];
+    path_join(meta1, raft_dir, "metadata1");
+    path_join(meta2, raft_dir, "metadata2");
+    bool votes_forgotten = access(meta1, F_OK) != 0 && access(meta2, F_OK) != 0;
+    rc = vote_guard_open(&g->votes, g->dir, g->o.rejoin && g->o.voter_count > 1 && votes_forgotten,
+                         errmsg);
+    if (rc != 0) {
+        return rc;
+    }
+    if (g->votes.pending) {
+        logger_warn(g->o.log, "shard rejoins: no vote until a leader has caught it up",
+                    LOG_U64("shard", g->o.shard));
+    }
+    io_guard_install(&g->io, g->loop, g->o.shard, g->o.log, &g->votes);
     return 0;
 }
 
@@ -868,6 +906,7 @@ void group_counters(struct group *g, struct group_counters *out)
     out->restores = g->fsm.counters.restores_loaded;
     out->restore_last_us = g->fsm.counters.restore_last_us;
     out->snapshot_busy = fsm_snapshot_busy(&g->fsm);
+    out->rejoin_pending = g->votes.pending;
 }
 
 uint64_t group_leader(struct group *g)

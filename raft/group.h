@@ -65,6 +65,9 @@ struct group_options {
     uint32_t lease_ms;              /* leader lease; 0: none (every read waits
                                        for a barrier); at most half of
                                        election_timeout_ms */
+    bool rejoin;                    /* the node lost its data: arm the vote
+                                       guard when the folder has none
+                                       (raft/vote_guard.h) */
 };
 
 /*
@@ -180,6 +183,8 @@ struct group_counters {
     uint64_t restores;            /* snapshots loaded (a lagging replica, a restart) */
     uint64_t restore_last_us;     /* the last restore's time on the loop */
     bool snapshot_busy;           /* a snapshot is being written now */
+    bool rejoin_pending;          /* a rejoining replica not caught up yet:
+                                     it votes in no election (vote_guard.h) */
 };
 
 void group_counters(struct group *g, struct group_counters *out);

@@ -3,6 +3,7 @@
  */
 #include "io_guard.h"
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -10,6 +11,7 @@
 #include "assertion.h"
 #include "logger.h"
 #include "mem.h"
+#include "vote_guard.h"
 
 /* One append in flight: raft's request and callback, behind our own. */
 struct guarded_append {
@@ -66,6 +68,17 @@ static int guarded_append(struct raft_io *io, struct raft_io_append *req,
     return rv;
 }
 
+/* True when m is a vote request (or pre-vote) the vote guard forbids. */
+static bool vote_forbidden(struct io_guard *g, const struct raft_message *m)
+{
+    if (g->votes == NULL || m->type != RAFT_IO_REQUEST_VOTE ||
+        vote_guard_allows(g->votes, m->request_vote.term)) {
+        return false;
+    }
+    g->votes->refused++;
+    return true;
+}
+
 static int guarded_send(struct raft_io *io, struct raft_io_send *req,
                         const struct raft_message *message, raft_io_send_cb cb)
 {
@@ -74,7 +87,35 @@ static int guarded_send(struct raft_io *io, struct raft_io_send *req,
         g->sends_refused++;
         return RAFT_NOCONNECTION;
     }
+    if (vote_forbidden(g, message)) {
+        return RAFT_NOCONNECTION; /* as if the candidate were unreachable */
+    }
     return g->send(io, req, message, cb);
+}
+
+static void guarded_recv(struct raft_io *io, struct raft_message *msg)
+{
+    struct io_guard *g = guard_of(io);
+    if (g->votes != NULL) {
+        if (msg->type == RAFT_IO_APPEND_ENTRIES) {
+            vote_guard_heard_leader(g->votes, msg->append_entries.term,
+                                    msg->append_entries.leader_commit);
+        } else if (msg->type == RAFT_IO_INSTALL_SNAPSHOT) {
+            vote_guard_heard_leader(g->votes, msg->install_snapshot.term,
+                                    msg->install_snapshot.last_index);
+        } else if (vote_forbidden(g, msg)) {
+            return; /* a vote request owns no memory: dropping it frees nothing */
+        }
+    }
+    g->recv(io, msg);
+}
+
+static int guarded_start(struct raft_io *io, unsigned msecs, raft_io_tick_cb tick,
+                         raft_io_recv_cb recv)
+{
+    struct io_guard *g = guard_of(io);
+    g->recv = recv;
+    return g->start(io, msecs, tick, guarded_recv);
 }
 
 /* The loop's time, brought up to date: raft stamps what it just received
@@ -86,17 +127,22 @@ static raft_time fresh_time(struct raft_io *io)
     return uv_now(g->loop);
 }
 
-void io_guard_install(struct io_guard *g, uv_loop_t *loop, uint32_t shard, const struct logger *log)
+void io_guard_install(struct io_guard *g, uv_loop_t *loop, uint32_t shard, const struct logger *log,
+                      struct vote_guard *votes)
 {
-    ASSERT(g->io.append != NULL && g->io.send != NULL && g->io.time != NULL);
+    ASSERT(g->io.append != NULL && g->io.send != NULL && g->io.time != NULL && g->io.start != NULL);
     ASSERT(g->io.append != guarded_append); /* installed once */
     g->append = g->io.append;
     g->send = g->io.send;
+    g->start = g->io.start;
+    g->recv = NULL;
+    g->votes = votes;
     g->loop = loop;
     g->shard = shard;
     g->log = log;
     g->sends_refused = 0;
     g->io.append = guarded_append;
     g->io.send = guarded_send;
+    g->io.start = guarded_start;
     g->io.time = fresh_time;
 }

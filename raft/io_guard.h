@@ -20,6 +20,11 @@
  *            election timeout after it last heard from its leader. The leader
  *            lease (docs/REPLICATION.md "Leader lease") counts on that never
  *            happening, so the guard refreshes the loop's time first.
+ *   votes    a replica rejoining after a lost disk (raft/vote_guard.h)
+ *            neither grants nor asks for votes until a leader has caught it
+ *            up: vote requests and pre-votes it may not take part in are
+ *            dropped on receipt and refused on sending, and the first
+ *            leader's AppendEntries or snapshot sets the catch-up target.
  *
  * The guard embeds the raft_io: raft_uv_init() and raft_init() get &guard->io,
  * and the wrappers find the guard from it.
@@ -32,6 +37,7 @@
 #include <uv.h>
 
 struct logger;
+struct vote_guard;
 
 struct io_guard {
     struct raft_io io; /* handed to raft_uv_init() and raft_init() */
@@ -39,15 +45,19 @@ struct io_guard {
                   unsigned n, raft_io_append_cb cb); /* raft_uv's own */
     int (*send)(struct raft_io *io, struct raft_io_send *req, const struct raft_message *message,
                 raft_io_send_cb cb); /* raft_uv's own */
-    uv_loop_t *loop;                 /* raft_uv's loop, for the fresh time */
-    const struct logger *log;        /* borrowed; NULL: the fatal line goes to stderr */
+    int (*start)(struct raft_io *io, unsigned msecs, raft_io_tick_cb tick,
+                 raft_io_recv_cb recv); /* raft_uv's own */
+    raft_io_recv_cb recv;               /* raft's own, behind the vote check */
+    struct vote_guard *votes;           /* borrowed; NULL: no vote guard */
+    uv_loop_t *loop;                    /* raft_uv's loop, for the fresh time */
+    const struct logger *log;           /* borrowed; NULL: the fatal line goes to stderr */
     uint32_t shard;
     uint64_t sends_refused; /* messages to no one, refused */
 };
 
-/* Installs the wrappers over g->io's append, send and time (after
- * raft_uv_init() on loop, before raft_init()). */
-void io_guard_install(struct io_guard *g, uv_loop_t *loop, uint32_t shard,
-                      const struct logger *log);
+/* Installs the wrappers over g->io's append, send, start (receive) and time
+ * (after raft_uv_init() on loop, before raft_init()). votes may be NULL. */
+void io_guard_install(struct io_guard *g, uv_loop_t *loop, uint32_t shard, const struct logger *log,
+                      struct vote_guard *votes);
 
 #endif

@@ -7,7 +7,8 @@ raft_libgroup_la_SOURCES = \
 	raft/batch.h raft/batch.c \
 	raft/transport.h raft/transport.c \
 	raft/hub.h raft/hub.c \
-	raft/io_guard.h raft/io_guard.c
+	raft/io_guard.h raft/io_guard.c \
+	raft/vote_guard.h raft/vote_guard.c
 raft_libgroup_la_CFLAGS = $(AM_CFLAGS) -I$(srcdir)/raft $(RAFT_CFLAGS) $(UV_CFLAGS) $(LMDB_CFLAGS) \
 	$(XXHASH_CFLAGS)
 raft_libgroup_la_LIBADD = src/libinv.la src/libdaemon.la $(RAFT_LIBS) $(UV_LIBS) $(XXHASH_LIBS)

@@ -123,6 +123,8 @@ static const struct option_def options[] = {
                 "Raft heartbeat interval; below election_timeout_ms"),
     OPT_U32_DEF(lease_percent, "lease-percent", 50, 0, 50,
                 "leader lease in % of election_timeout_ms: reads, refusals without a log entry"),
+    OPT_U32_DEF(rejoin, "rejoin", 0, 0, 1,
+                "1: this node lost its data; no votes until a leader caught it up"),
     OPT_TEXT(log_level, uint32_t, OPT_LEVEL, "log-level", "LEVEL", "info", false,
              "fatal, error, warn, info or debug"),
     {

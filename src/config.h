@@ -94,6 +94,7 @@ struct config {
     uint32_t sweep_interval_ms;
     uint32_t election_timeout_ms;
     uint32_t lease_percent;
+    uint32_t rejoin; /* 1: the node lost its data (raft/vote_guard.h) */
     uint32_t heartbeat_timeout_ms;
     uint32_t log_level;                  /* enum logger_level */
     uint32_t debug_mask;                 /* logger subsystems (1u << LOGGER_SUBSYSTEM_*) */

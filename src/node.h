@@ -98,7 +98,8 @@ struct node_metrics {
     struct metric *shard_snap_ms;   /* gauge: the last export's loop time */
     struct metric *shard_snap_bytes;
     struct metric *shard_restore_ms;
-    uint64_t last[11];    /* counter values already added */
+    struct metric *shard_rejoin_pending; /* gauge: 1 while the vote guard waits */
+    uint64_t last[11];                   /* counter values already added */
     uint64_t *shard_last; /* SHARD_COUNTERS per shard: counter values already added */
     uint64_t hub_last[4];
 };

@@ -65,6 +65,7 @@ static void collect_shard(struct node *n, uint32_t s)
     metrics_gauge_set(n->m.shard_snap_ms, s, (int64_t)(gc.snapshot_last_us / 1000u));
     metrics_gauge_set(n->m.shard_snap_bytes, s, (int64_t)gc.snapshot_last_bytes);
     metrics_gauge_set(n->m.shard_restore_ms, s, (int64_t)(gc.restore_last_us / 1000u));
+    metrics_gauge_set(n->m.shard_rejoin_pending, s, gc.rejoin_pending ? 1 : 0);
     metrics_gauge_set(n->m.shard_in_flight, s, gc.in_flight);
     metrics_gauge_set(n->m.shard_queued, s, gc.queued);
 }
@@ -226,6 +227,11 @@ static int register_snapshot_metrics(struct node *n)
         rc = register_shard_gauge(n, "usher_shard_restore_last_ms",
                                   "Time the last snapshot restore held the loop.",
                                   &n->m.shard_restore_ms);
+    }
+    if (rc == 0) {
+        rc = register_shard_gauge(n, "usher_shard_rejoin_pending",
+                                  "1 while a rejoining replica votes in no election.",
+                                  &n->m.shard_rejoin_pending);
     }
     return rc;
 }

@@ -50,6 +50,7 @@ static void node_options_from(const struct config *c, struct node_options *o)
     o->group.election_timeout_ms = c->election_timeout_ms;
     o->group.lease_ms = (uint32_t)((uint64_t)c->election_timeout_ms * c->lease_percent / 100u);
     o->group.heartbeat_timeout_ms = c->heartbeat_timeout_ms;
+    o->group.rejoin = c->rejoin != 0;
 }
 
 static void log_handle(uv_handle_t *h, void *ctx)

@@ -16,7 +16,10 @@
  *     a snapshot (small snapshot threshold) and converges;
  *   - a SIGSTOPped leader is replaced, and steps down when it resumes;
  *   - a node never joins another cluster: not with its data folder, and a
- *     node of another cluster id is refused by the others.
+ *     node of another cluster id is refused by the others;
+ *   - a node whose data folder was replaced by an empty one, started with
+ *     --rejoin 1, helps elect no leader until a leader has caught it up,
+ *     then votes again, and its store holds every acknowledged booking.
  *
  * Waits are bounded polls (HTTP /status, the STATUS op, logs), never fixed
  * sleeps alone.
@@ -164,6 +167,18 @@ static void node_start(struct cluster *cl, uint32_t i)
         cluster_dump_logs(cl);
         fail_msg("node %u did not start", i + 1u);
     }
+}
+
+/* Starts node i with --rejoin 1 (the node lost its data), as an operator
+ * would after replacing its data folder. */
+static void node_start_rejoin(struct cluster *cl, uint32_t i)
+{
+    size_t kept = cl->extra_n;
+    assert_true(kept + 2u <= sizeof(cl->extra) / sizeof(cl->extra[0]));
+    cl->extra[cl->extra_n++] = "--rejoin";
+    cl->extra[cl->extra_n++] = "1";
+    node_start(cl, i);
+    cl->extra_n = kept;
 }
 
 static bool node_up(const struct cluster *cl, uint32_t i)
@@ -1087,6 +1102,142 @@ static void test_wrong_cluster_is_refused(void **state)
     hold_and_book(cl, cl->c, ev, 1, 1, &a);
 }
 
+/* Polls node i's log until it has a line with both a and b; false after
+ * bound_ms. */
+static bool log_wait(const char *path, const char *a, const char *b, int bound_ms)
+{
+    double end = now_s() + bound_ms / 1000.0;
+    do {
+        if (log_has(path, a, b)) {
+            return true;
+        }
+        pause_ms(POLL_MS);
+    } while (now_s() < end);
+    return false;
+}
+
+/* Polls until no running node serves any shard (at most 10 s). */
+static void leaderless_wait(struct cluster *cl)
+{
+    double end = now_s() + 10.0;
+    bool leads = true;
+    while (leads && now_s() < end) {
+        uint32_t count[SHARDS] = { 0 };
+        uint32_t who[SHARDS] = { 0 };
+        leads = serving_count(cl, count, who) != 0;
+        for (uint32_t k = 0; k < SHARDS && !leads; k++) {
+            leads = count[k] != 0;
+        }
+        pause_ms(POLL_MS);
+    }
+    assert_false(leads);
+}
+
+/* Fails as soon as a running node serves a shard within the next seconds. */
+static void leaderless_expect(struct cluster *cl, double seconds)
+{
+    double end = now_s() + seconds;
+    uint32_t polls = 0;
+    do {
+        uint32_t count[SHARDS] = { 0 };
+        uint32_t who[SHARDS] = { 0 };
+        pause_ms(POLL_MS);
+        if (serving_count(cl, count, who) != 0) {
+            continue; /* a node between two states: poll again */
+        }
+        polls++;
+        uint32_t k = 0;
+        while (k < SHARDS && count[k] == 0) {
+            k++;
+        }
+        if (k < SHARDS) {
+            cluster_dump_logs(cl);
+            fail_msg("shard %u elected node %u with the vote of a node that lost its data", k,
+                     who[k] + 1u);
+        }
+    } while (now_s() < end);
+    printf("# no leader in %.1f s (%u polls of /status)\n", seconds, polls);
+    assert_true(polls > 10);
+}
+
+/* The shards of node i whose usher_shard_rejoin_pending gauge is 1. */
+static uint32_t rejoin_pending(struct cluster *cl, uint32_t i)
+{
+    char body[65536];
+    assert_int_equal(http_get(cl->n[i].hport, "/metrics", body, sizeof(body)), 200);
+    uint32_t pending = 0;
+    for (uint32_t s = 0; s < SHARDS; s++) {
+        char want[96];
+        (void)snprintf(want, sizeof(want), "usher_shard_rejoin_pending{shard=\"%u\"} ", s);
+        const char *m = strstr(body, want);
+        assert_non_null(m);
+        pending += strtol(m + strlen(want), NULL, 10) == 1 ? 1u : 0u;
+    }
+    return pending;
+}
+
+/* Goal: a replica that lost its data does not vote before a leader caught
+ * it up. Node 3's folder is replaced by an empty one while node 1 is down:
+ * node 2 and the rejoining node 3 must elect no leader (node 2 alone may
+ * lack entries only node 1 and the old node 3 had). Once node 1 is back,
+ * node 3 catches up on every shard and votes again: with node 1 killed,
+ * nodes 2 and 3 elect leaders, and every replica holds every booking. */
+static void test_wiped_node_rejoins_without_voting(void **state)
+{
+    struct cluster *cl = *state;
+    uint32_t leader[SHARDS];
+    leaders_expect(cl, leader);
+    const uint32_t s = 3;
+    const uint64_t ev = event_on_shard(12000, s);
+    cl_event_create(cl, cl->c, ev);
+
+    enum { BEFORE = 10, N = 20 };
+    struct acked acks[N];
+    for (uint32_t k = 0; k < BEFORE; k++) {
+        hold_and_book(cl, cl->c, ev, 100u + k, k, &acks[k]);
+    }
+    const uint32_t absent = 0;
+    const uint32_t wiped = 2;
+    node_term(cl, absent);
+    node_term(cl, wiped);
+    /* Node 2 may lead shards handed over by the others; alone it steps
+     * down within an election timeout. Only then is a leader an election. */
+    leaderless_wait(cl);
+    char lost[sizeof(cl->n[wiped].data) + 8];
+    (void)snprintf(lost, sizeof(lost), "%s.lost", cl->n[wiped].data);
+    assert_int_equal(rename(cl->n[wiped].data, lost), 0);
+    assert_int_equal(mkdir(cl->n[wiped].data, 0755), 0);
+    node_start_rejoin(cl, wiped);
+
+    /* Ten election timeouts (300 ms): node 2 would win each shard with the
+     * empty node's vote. */
+    leaderless_expect(cl, 3.0);
+    assert_true(log_has(cl->n[wiped].log, "no vote until a leader has caught it up", NULL));
+    assert_int_equal(rejoin_pending(cl, wiped), SHARDS);
+
+    node_start(cl, absent);
+    leaders_expect(cl, leader);
+    for (uint32_t k = 0; k < SHARDS; k++) {
+        char shard[32];
+        (void)snprintf(shard, sizeof(shard), "\"shard\":%u,", k);
+        if (!log_wait(cl->n[wiped].log, "shard rejoined", shard, CONVERGE_MS)) {
+            cluster_dump_logs(cl);
+            fail_msg("node %u never finished rejoining shard %u", wiped + 1u, k);
+        }
+    }
+    assert_int_equal(rejoin_pending(cl, wiped), 0);
+    for (uint32_t k = BEFORE; k < N; k++) {
+        hold_and_book(cl, cl->c, ev, 100u + k, k, &acks[k]);
+    }
+    /* Node 3 votes again: without node 1, nodes 2 and 3 elect leaders. */
+    node_sigkill(cl, absent);
+    leaders_expect(cl, leader);
+    node_start(cl, absent);
+    converge_expect(cl);
+    cluster_term_all(cl);
+    stores_compare(cl, acks, N);
+}
+
 int main(void)
 {
     /* USHER_TEST_FILTER=test_leader* runs the tests whose name matches. */
@@ -1102,6 +1253,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_paused_leader_is_replaced_and_rejoins, setup,
                                         teardown),
         cmocka_unit_test_setup_teardown(test_wrong_cluster_is_refused, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_wiped_node_rejoins_without_voting, setup, teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -27,5 +27,13 @@ tests_raft_test_fixture_LDADD = raft/libgroup.la src/libinv.la $(CMOCKA_LIBS) $(
 check_PROGRAMS += tests/raft/test_io_guard
 TESTS += tests/raft/test_io_guard
 tests_raft_test_io_guard_SOURCES = tests/raft/test_io_guard.c
-tests_raft_test_io_guard_CFLAGS = $(AM_CFLAGS) $(CMOCKA_CFLAGS) -I$(srcdir)/raft $(RAFT_CFLAGS)
+tests_raft_test_io_guard_CFLAGS = $(AM_CFLAGS) $(CMOCKA_CFLAGS) -I$(srcdir)/raft -I$(srcdir)/src \
+	$(RAFT_CFLAGS)
 tests_raft_test_io_guard_LDADD = raft/libgroup.la $(CMOCKA_LIBS) $(RAFT_LIBS)
+
+# The vote guard of a rejoining replica (raft/vote_guard.h), on real files.
+check_PROGRAMS += tests/raft/test_vote_guard
+TESTS += tests/raft/test_vote_guard
+tests_raft_test_vote_guard_SOURCES = tests/raft/test_vote_guard.c
+tests_raft_test_vote_guard_CFLAGS = $(AM_CFLAGS) $(CMOCKA_CFLAGS) -I$(srcdir)/raft -I$(srcdir)/src
+tests_raft_test_vote_guard_LDADD = raft/libgroup.la $(CMOCKA_LIBS) $(RAFT_LIBS)

@@ -10,7 +10,10 @@
  *   - a message to server id 0 or without an address is refused and
  *     never reaches the transport; others pass;
  *   - raft's clock is the loop's time brought up to date, not the time
- *     cached at the start of the loop turn.
+ *     cached at the start of the loop turn;
+ *   - with a pending vote guard, vote requests are dropped on receipt and
+ *     refused on sending while AppendEntries pass and set the catch-up
+ *     target; once lifted, only terms above the floor pass.
  */
 #include <setjmp.h>
 #include <signal.h>
@@ -26,7 +29,9 @@
 #include <cmocka.h>
 #include <raft.h>
 
+#include "err.h"
 #include "io_guard.h"
+#include "vote_guard.h"
 
 /* What the stand-in io saw. */
 struct fake {
@@ -36,6 +41,9 @@ struct fake {
     unsigned append_n;
     int append_rv; /* what append returns */
     unsigned sends;
+    unsigned recvs;           /* messages that reached raft's recv */
+    raft_io_recv_cb recv;     /* what start was given: the guard's */
+    struct vote_guard *votes; /* installed with fake_init_votes() */
     uv_loop_t loop;
 };
 
@@ -73,20 +81,44 @@ static int fake_send(struct raft_io *io, struct raft_io_send *req,
     return 0;
 }
 
+static int fake_start(struct raft_io *io, unsigned msecs, raft_io_tick_cb tick,
+                      raft_io_recv_cb recv)
+{
+    (void)msecs;
+    (void)tick;
+    fake_of(io)->recv = recv;
+    return 0;
+}
+
+/* raft's own receive callback. */
+static void raft_recv(struct raft_io *io, struct raft_message *msg)
+{
+    (void)msg;
+    fake_of(io)->recvs++;
+}
+
 /* raft_uv's own clock: the time cached at the start of the loop turn. */
 static raft_time fake_time(struct raft_io *io)
 {
     return uv_now(&fake_of(io)->loop);
 }
 
-static void fake_init(struct fake *f)
+static void fake_init_votes(struct fake *f, struct vote_guard *votes)
 {
     memset(f, 0, sizeof(*f));
     assert_int_equal(uv_loop_init(&f->loop), 0);
     f->guard.io.append = fake_append;
     f->guard.io.send = fake_send;
     f->guard.io.time = fake_time;
-    io_guard_install(&f->guard, &f->loop, 5, NULL);
+    f->guard.io.start = fake_start;
+    io_guard_install(&f->guard, &f->loop, 5, NULL, votes);
+    assert_int_equal(f->guard.io.start(&f->guard.io, 100, NULL, raft_recv), 0);
+    assert_non_null(f->recv);
+}
+
+static void fake_init(struct fake *f)
+{
+    fake_init_votes(f, NULL);
 }
 
 static void fake_close(struct fake *f)
@@ -217,6 +249,86 @@ static void test_time_is_fresh(void **state)
     fake_close(&f);
 }
 
+/* Delivers a message through the guard's receive, as raft_uv would. */
+static void deliver(struct fake *f, struct raft_message *m)
+{
+    f->recv(&f->guard.io, m);
+}
+
+static struct raft_message vote_request(uint64_t term, bool pre_vote)
+{
+    struct raft_message m;
+    memset(&m, 0, sizeof(m));
+    m.type = RAFT_IO_REQUEST_VOTE;
+    m.server_id = 2;
+    m.server_address = "node-2";
+    m.request_vote.term = term;
+    m.request_vote.candidate_id = 2;
+    m.request_vote.pre_vote = pre_vote;
+    return m;
+}
+
+/* Goal: a rejoining replica neither grants nor asks for a vote (pre-vote or
+ * real) until a leader has caught it up, then only above the floor; every
+ * other message passes both ways. */
+static void test_pending_vote_guard_blocks_votes(void **state)
+{
+    (void)state;
+    char dir[] = "/tmp/usher-io-guard.XXXXXX";
+    assert_non_null(mkdtemp(dir));
+    struct vote_guard votes;
+    char errmsg[USHER_ERRMSG_MAX];
+    assert_int_equal(vote_guard_open(&votes, dir, true, errmsg), 0);
+    struct fake f;
+    fake_init_votes(&f, &votes);
+
+    struct raft_message pre = vote_request(4, true);
+    struct raft_message real = vote_request(9, false);
+    deliver(&f, &pre);
+    deliver(&f, &real);
+    assert_int_equal(f.recvs, 0);
+    struct raft_io_send req;
+    assert_int_equal(f.guard.io.send(&f.guard.io, &req, &pre, NULL), RAFT_NOCONNECTION);
+    assert_int_equal(f.sends, 0);
+    assert_int_equal(votes.refused, 3);
+
+    struct raft_message append;
+    memset(&append, 0, sizeof(append));
+    append.type = RAFT_IO_APPEND_ENTRIES;
+    append.server_id = 1;
+    append.server_address = "node-1";
+    append.append_entries.term = 5;
+    append.append_entries.leader_commit = 42;
+    deliver(&f, &append);
+    assert_int_equal(f.recvs, 1);
+    assert_int_equal(votes.target_term, 5);
+    assert_int_equal(votes.target_index, 42);
+    struct raft_message result;
+    memset(&result, 0, sizeof(result));
+    result.type = RAFT_IO_APPEND_ENTRIES_RESULT;
+    result.server_id = 1;
+    result.server_address = "node-1";
+    assert_int_equal(f.guard.io.send(&f.guard.io, &req, &result, NULL), 0);
+    assert_int_equal(f.sends, 1);
+
+    bool lifted = false;
+    assert_int_equal(vote_guard_catch_up(&votes, 42, &lifted, errmsg), 0);
+    assert_true(lifted);
+    struct raft_message at_floor = vote_request(5, false);
+    struct raft_message above = vote_request(6, false);
+    deliver(&f, &at_floor);
+    assert_int_equal(f.recvs, 1);
+    deliver(&f, &above);
+    assert_int_equal(f.recvs, 2);
+    assert_int_equal(f.guard.io.send(&f.guard.io, &req, &above, NULL), 0);
+    assert_int_equal(f.sends, 2);
+    fake_close(&f);
+    char path[128];
+    (void)snprintf(path, sizeof(path), "%s/%s", dir, VOTE_GUARD_FILE);
+    assert_int_equal(unlink(path), 0);
+    assert_int_equal(rmdir(dir), 0);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -225,6 +337,7 @@ int main(void)
         cmocka_unit_test(test_failed_write_aborts),
         cmocka_unit_test(test_send_to_nobody_is_refused),
         cmocka_unit_test(test_time_is_fresh),
+        cmocka_unit_test(test_pending_vote_guard_blocks_votes),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -54,6 +54,7 @@ static const struct expect numeric[] = {
     E(election_timeout_ms, "election-timeout-ms", 1000, 100, 60000),
     E(heartbeat_timeout_ms, "heartbeat-timeout-ms", 100, 10, 60000),
     E(lease_percent, "lease-percent", 50, 0, 50),
+    E(rejoin, "rejoin", 0, 0, 1),
 };
 
 #define NUMERIC_COUNT (sizeof(numeric) / sizeof(numeric[0]))

@@ -1,0 +1,163 @@
+/*
+ * The vote guard of a rejoining replica (see vote_guard.h).
+ */
+#include "vote_guard.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <inttypes.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "assertion.h"
+#include "err.h"
+
+#define GUARD_TEXT_MAX 64u
+
+static int set_path(char *out, const char *dir, const char *name, char *errmsg)
+{
+    int n = snprintf(out, VOTE_GUARD_PATH_BYTES, "%s/%s", dir, name);
+    if (n < 0 || (size_t)n >= VOTE_GUARD_PATH_BYTES) {
+        (void)snprintf(errmsg, USHER_ERRMSG_MAX, "folder name too long: %.200s", dir);
+        return USHER_INVALID;
+    }
+    return 0;
+}
+
+static int storage_error(char *errmsg, const char *what, const char *path)
+{
+    (void)snprintf(errmsg, USHER_ERRMSG_MAX, "%s %.200s: %s", what, path, strerror(errno));
+    return USHER_STORAGE;
+}
+
+/* Replaces the guard file with text, durably: a crash leaves the old text or
+ * the new, never a mix or nothing. */
+static int guard_write(const struct vote_guard *v, const char *text, char *errmsg)
+{
+    char tmp[VOTE_GUARD_PATH_BYTES + 8];
+    int n = snprintf(tmp, sizeof(tmp), "%s.tmp", v->path);
+    ASSERT(n > 0 && (size_t)n < sizeof(tmp));
+    int fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC, 0644);
+    if (fd < 0) {
+        return storage_error(errmsg, "create", tmp);
+    }
+    size_t len = strlen(text);
+    ssize_t put = write(fd, text, len);
+    if (put != (ssize_t)len || fsync(fd) != 0) {
+        int rc = storage_error(errmsg, "write", tmp);
+        (void)close(fd);
+        return rc;
+    }
+    if (close(fd) != 0) {
+        return storage_error(errmsg, "close", tmp);
+    }
+    if (rename(tmp, v->path) != 0) {
+        return storage_error(errmsg, "rename", tmp);
+    }
+    char dir[VOTE_GUARD_PATH_BYTES];
+    (void)snprintf(dir, sizeof(dir), "%s", v->path);
+    char *slash = strrchr(dir, '/');
+    ASSERT(slash != NULL); /* set_path() joined a folder and a name */
+    *slash = '\0';
+    int dfd = open(dir, O_RDONLY | O_DIRECTORY);
+    if (dfd < 0) {
+        return storage_error(errmsg, "open", dir);
+    }
+    int rc = fsync(dfd);
+    (void)close(dfd); /* read-only: nothing to lose */
+    return rc == 0 ? 0 : storage_error(errmsg, "sync", dir);
+}
+
+/* Parses "pending\n" or "floor T\n". */
+static bool guard_parse(const char *text, struct vote_guard *v)
+{
+    if (strcmp(text, "pending\n") == 0) {
+        v->pending = true;
+        return true;
+    }
+    static const char prefix[] = "floor ";
+    if (strncmp(text, prefix, sizeof(prefix) - 1) != 0) {
+        return false;
+    }
+    const char *digits = text + sizeof(prefix) - 1;
+    if (*digits < '0' || *digits > '9') {
+        return false; /* strtoull would take blanks and a sign */
+    }
+    char *end = NULL;
+    errno = 0;
+    unsigned long long floor = strtoull(digits, &end, 10);
+    if (errno != 0 || floor == 0 || strcmp(end, "\n") != 0) {
+        return false;
+    }
+    v->pending = false;
+    v->floor = (uint64_t)floor;
+    return true;
+}
+
+int vote_guard_open(struct vote_guard *v, const char *dir, bool arm, char *errmsg)
+{
+    memset(v, 0, sizeof(*v));
+    int rc = set_path(v->path, dir, VOTE_GUARD_FILE, errmsg);
+    if (rc != 0) {
+        return rc;
+    }
+    FILE *f = fopen(v->path, "r");
+    if (f == NULL && errno == ENOENT) {
+        if (!arm) {
+            return 0;
+        }
+        rc = guard_write(v, "pending\n", errmsg);
+        v->armed = rc == 0;
+        v->pending = rc == 0;
+        return rc;
+    }
+    if (f == NULL) {
+        return storage_error(errmsg, "open", v->path);
+    }
+    char text[GUARD_TEXT_MAX] = "";
+    size_t got = fread(text, 1, sizeof(text) - 1, f);
+    (void)fclose(f);
+    if (!guard_parse(text, v)) {
+        (void)snprintf(errmsg, USHER_ERRMSG_MAX,
+                       "%.100s (%zu bytes) is not a vote guard: this replica would vote "
+                       "blind; re-sync it (REPLICATION.md \"Rejoining after a lost disk\")",
+                       v->path, got);
+        return USHER_INVALID;
+    }
+    v->armed = true;
+    return 0;
+}
+
+bool vote_guard_allows(const struct vote_guard *v, uint64_t term)
+{
+    return !v->armed || (!v->pending && term > v->floor);
+}
+
+void vote_guard_heard_leader(struct vote_guard *v, uint64_t term, uint64_t commit)
+{
+    if (v->armed && v->pending && v->target_term == 0 && term > 0) {
+        v->target_term = term;
+        v->target_index = commit;
+    }
+}
+
+int vote_guard_catch_up(struct vote_guard *v, uint64_t applied, bool *lifted, char *errmsg)
+{
+    *lifted = false;
+    if (!v->armed || !v->pending || v->target_term == 0 || applied < v->target_index) {
+        return 0;
+    }
+    char text[GUARD_TEXT_MAX];
+    (void)snprintf(text, sizeof(text), "floor %" PRIu64 "\n", v->target_term);
+    int rc = guard_write(v, text, errmsg);
+    if (rc != 0) {
+        return rc;
+    }
+    v->pending = false;
+    v->floor = v->target_term;
+    *lifted = true;
+    return 0;
+}
