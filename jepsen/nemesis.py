@@ -18,6 +18,9 @@ plot and for people. Kinds:
   flaky      cut and mend a random link every 20-200 ms (a lossy link)
   disk       fill one node's data tmpfs; free it at stop and restart the
              node if it died (it should: a failed Raft append aborts it)
+  wipe       SIGKILL one node (the leader half the time) and delete its data
+             folder, a lost disk; at stop it starts empty with --rejoin 1
+             and catches up from the others
 """
 
 import json
@@ -30,7 +33,7 @@ import time
 
 import net
 
-KINDS = ["partition", "kill", "pause", "clock", "slow", "flaky", "disk"]
+KINDS = ["partition", "kill", "pause", "clock", "slow", "flaky", "disk", "wipe"]
 NETWORK = {"partition", "slow", "flaky"}  # the network lane of --overlap
 
 
@@ -141,6 +144,14 @@ class Nemesis:
             i = rng.choice(list(self.c.ids()))
             taken = self.c.fill_disk(i)
             return {"node": i, "bytes": taken}, lambda: self.disk_undo(i)
+        if kind == "wipe":
+            # One node: a lost disk is a failure, and a shard survives a
+            # minority of failures, not a wiped node plus a killed one.
+            leader = self.leader()
+            i = leader if leader is not None and rng.random() < 0.5 \
+                else rng.choice(list(self.c.ids()))
+            self.c.wipe(i)
+            return {"node": i}, lambda: self.c.start(i)
         raise ValueError("unknown nemesis " + kind)
 
     def flap(self, a, b, stop, seed):

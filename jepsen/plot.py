@@ -36,6 +36,7 @@ OP_COLOURS = {
 NEMESIS_COLOURS = {
     "partition": "#ff9896", "kill": "#c7c7c7", "pause": "#aec7e8",
     "clock": "#dbdb8d", "slow": "#ffbb78", "flaky": "#c5b0d5", "disk": "#9edae5",
+    "wipe": "#f7b6d2",
 }
 FALLBACK_COLOURS = ["#17becf", "#e377c2", "#7f7f7f", "#bcbd22", "#000000"]
 
