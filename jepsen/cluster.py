@@ -30,7 +30,7 @@ class Cluster:
         self.clock = clock
         self.cluster_id = cluster_id
         self.procs = {}
-        self.wiped = set()  # nodes that lost their data: started with --rejoin 1
+        self.rejoin = set()  # nodes that lost their data, started with --rejoin 1
         self.peers = ",".join(
             "%d=%s:%d/%s:%d" % (i, net.addr(i), RAFT_PORT, net.addr(i), CLIENT_PORT)
             for i in self.ids())
@@ -80,7 +80,7 @@ class Cluster:
                # after them: a replica back from a kill or a partition
                # catches up by snapshot, under faults too.
                "--snapshot-threshold", "256", "--snapshot-trailing", "64"]
-        if i in self.wiped:
+        if i in self.rejoin:
             # It lost its votes with its data (REPLICATION.md "Rejoining
             # after a lost disk"); left on for later starts, as an operator
             # might: a replica with its Raft metadata ignores it.
@@ -109,12 +109,14 @@ class Cluster:
         if i in self.procs:
             self.procs[i].wait()
 
-    def wipe(self, i):
+    def wipe(self, i, flag):
         """SIGKILL node i and delete its data folder: a lost disk. Its next
-        start is a rejoin."""
+        starts pass --rejoin 1 if flag; without it (an operator's slip) the
+        replicas find out from the first vote request or entries."""
         self.kill(i)
         shutil.rmtree(os.path.join(self.data_dir(i), "usher"), ignore_errors=True)
-        self.wiped.add(i)
+        if flag:
+            self.rejoin.add(i)
 
     def healthy(self, i):
         url = "http://%s:%d/health" % (net.addr(i), HTTP_PORT)

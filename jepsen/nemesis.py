@@ -19,8 +19,8 @@ plot and for people. Kinds:
   disk       fill one node's data tmpfs; free it at stop and restart the
              node if it died (it should: a failed Raft append aborts it)
   wipe       SIGKILL one node (the leader half the time) and delete its data
-             folder, a lost disk; at stop it starts empty with --rejoin 1
-             and catches up from the others
+             folder, a lost disk; at stop it starts empty, half the time
+             with --rejoin 1, and catches up from the others
 """
 
 import json
@@ -150,8 +150,9 @@ class Nemesis:
             leader = self.leader()
             i = leader if leader is not None and rng.random() < 0.5 \
                 else rng.choice(list(self.c.ids()))
-            self.c.wipe(i)
-            return {"node": i}, lambda: self.c.start(i)
+            flag = rng.random() < 0.5
+            self.c.wipe(i, flag)
+            return {"node": i, "rejoin_flag": flag}, lambda: self.c.start(i)
         raise ValueError("unknown nemesis " + kind)
 
     def flap(self, a, b, stop, seed):

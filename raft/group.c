@@ -681,8 +681,9 @@ static int raft_io_setup(struct group *g, char *errmsg)
     path_join(meta1, raft_dir, "metadata1");
     path_join(meta2, raft_dir, "metadata2");
     bool votes_forgotten = access(meta1, F_OK) != 0 && access(meta2, F_OK) != 0;
-    rc = vote_guard_open(&g->votes, g->dir, g->o.rejoin && g->o.voter_count > 1 && votes_forgotten,
-                         errmsg);
+    bool several = g->o.voter_count > 1;
+    rc = vote_guard_open(&g->votes, g->dir, g->o.rejoin && several && votes_forgotten,
+                         !g->o.rejoin && several && votes_forgotten, errmsg);
     if (rc != 0) {
         return rc;
     }

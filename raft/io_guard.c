@@ -9,6 +9,7 @@
 #include <stdlib.h>
 
 #include "assertion.h"
+#include "err.h"
 #include "logger.h"
 #include "mem.h"
 #include "vote_guard.h"
@@ -52,6 +53,21 @@ static int guarded_append(struct raft_io *io, struct raft_io_append *req,
                           const struct raft_entry entries[], unsigned n, raft_io_append_cb cb)
 {
     struct io_guard *g = guard_of(io);
+    if (g->votes != NULL && g->votes->watching) {
+        /* The log grows before any peer showed an older one: this replica
+         * was elected with the votes of peers whose logs held only the
+         * bootstrap entry, so the cluster is new and it forgot nothing.
+         * (Entries from a leader are appended after the message that
+         * carried them, which decided already.) */
+        char errmsg[USHER_ERRMSG_MAX];
+        bool armed = false;
+        if (vote_guard_decide(g->votes, false, &armed, errmsg) != 0 && g->log != NULL) {
+            /* A restart would watch again, and might arm the guard for
+             * nothing: it then waits to be caught up, no more. */
+            logger_warn(g->log, "shard vote guard file not removed", LOG_U64("shard", g->shard),
+                        LOG_STR("error", errmsg));
+        }
+    }
     struct guarded_append *a = mem_alloc(sizeof(*a));
     if (a == NULL) {
         return RAFT_NOMEM; /* raft fails the entries it was appending */
@@ -93,9 +109,44 @@ static int guarded_send(struct raft_io *io, struct raft_io_send *req,
     return g->send(io, req, message, cb);
 }
 
+/* A replica without Raft state that was not told it rejoins: the first
+ * message that shows a peer's log decides whether the cluster ran before
+ * (a log past the bootstrap entry), and so whether it forgot votes. */
+static void votes_watch(struct io_guard *g, const struct raft_message *m)
+{
+    bool ran = false;
+    if (m->type == RAFT_IO_REQUEST_VOTE) {
+        ran = m->request_vote.last_log_index > 1;
+    } else if (m->type == RAFT_IO_APPEND_ENTRIES) {
+        ran = m->append_entries.prev_log_index > 1 || m->append_entries.leader_commit > 1;
+    } else if (m->type == RAFT_IO_INSTALL_SNAPSHOT) {
+        ran = true;
+    } else {
+        return; /* answers to this replica's own requests show no log */
+    }
+    char errmsg[USHER_ERRMSG_MAX];
+    bool armed = false;
+    int rc = vote_guard_decide(g->votes, ran, &armed, errmsg);
+    if (g->log == NULL) {
+        return; /* tests: no log */
+    }
+    if (armed) {
+        logger_warn(g->log, "shard rejoins: no vote until a leader has caught it up",
+                    LOG_U64("shard", g->shard), LOG_STR("why", "no Raft state, cluster ran"),
+                    LOG_U64("from", m->server_id));
+    }
+    if (rc != 0) {
+        logger_error(g->log, "shard vote guard file not updated; a restart decides again",
+                     LOG_U64("shard", g->shard), LOG_STR("error", errmsg));
+    }
+}
+
 static void guarded_recv(struct raft_io *io, struct raft_message *msg)
 {
     struct io_guard *g = guard_of(io);
+    if (g->votes != NULL && g->votes->watching) {
+        votes_watch(g, msg);
+    }
     if (g->votes != NULL) {
         if (msg->type == RAFT_IO_APPEND_ENTRIES) {
             vote_guard_heard_leader(g->votes, msg->append_entries.term,

@@ -33,6 +33,24 @@ static int storage_error(char *errmsg, const char *what, const char *path)
     return USHER_STORAGE;
 }
 
+/* Syncs the folder of the guard file, so that its creation, renaming or
+ * removal is durable. */
+static int guard_dir_sync(const struct vote_guard *v, char *errmsg)
+{
+    char dir[VOTE_GUARD_PATH_BYTES];
+    (void)snprintf(dir, sizeof(dir), "%s", v->path);
+    char *slash = strrchr(dir, '/');
+    ASSERT(slash != NULL); /* set_path() joined a folder and a name */
+    *slash = '\0';
+    int dfd = open(dir, O_RDONLY | O_DIRECTORY);
+    if (dfd < 0) {
+        return storage_error(errmsg, "open", dir);
+    }
+    int rc = fsync(dfd);
+    (void)close(dfd); /* read-only: nothing to lose */
+    return rc == 0 ? 0 : storage_error(errmsg, "sync", dir);
+}
+
 /* Replaces the guard file with text, durably: a crash leaves the old text or
  * the new, never a mix or nothing. */
 static int guard_write(const struct vote_guard *v, const char *text, char *errmsg)
@@ -57,23 +75,16 @@ static int guard_write(const struct vote_guard *v, const char *text, char *errms
     if (rename(tmp, v->path) != 0) {
         return storage_error(errmsg, "rename", tmp);
     }
-    char dir[VOTE_GUARD_PATH_BYTES];
-    (void)snprintf(dir, sizeof(dir), "%s", v->path);
-    char *slash = strrchr(dir, '/');
-    ASSERT(slash != NULL); /* set_path() joined a folder and a name */
-    *slash = '\0';
-    int dfd = open(dir, O_RDONLY | O_DIRECTORY);
-    if (dfd < 0) {
-        return storage_error(errmsg, "open", dir);
-    }
-    int rc = fsync(dfd);
-    (void)close(dfd); /* read-only: nothing to lose */
-    return rc == 0 ? 0 : storage_error(errmsg, "sync", dir);
+    return guard_dir_sync(v, errmsg);
 }
 
-/* Parses "pending\n" or "floor T\n". */
+/* Parses "watching\n", "pending\n" or "floor T\n". */
 static bool guard_parse(const char *text, struct vote_guard *v)
 {
+    if (strcmp(text, "watching\n") == 0) {
+        v->watching = true;
+        return true;
+    }
     if (strcmp(text, "pending\n") == 0) {
         v->pending = true;
         return true;
@@ -97,7 +108,7 @@ static bool guard_parse(const char *text, struct vote_guard *v)
     return true;
 }
 
-int vote_guard_open(struct vote_guard *v, const char *dir, bool arm, char *errmsg)
+int vote_guard_open(struct vote_guard *v, const char *dir, bool arm, bool watch, char *errmsg)
 {
     memset(v, 0, sizeof(*v));
     int rc = set_path(v->path, dir, VOTE_GUARD_FILE, errmsg);
@@ -106,12 +117,16 @@ int vote_guard_open(struct vote_guard *v, const char *dir, bool arm, char *errms
     }
     FILE *f = fopen(v->path, "r");
     if (f == NULL && errno == ENOENT) {
-        if (!arm) {
-            return 0;
+        if (arm) {
+            rc = guard_write(v, "pending\n", errmsg);
+            v->armed = rc == 0;
+            v->pending = rc == 0;
+        } else if (watch) {
+            /* Kept until decided: bootstrap writes Raft metadata, so a
+             * restart before the decision would not know to watch. */
+            rc = guard_write(v, "watching\n", errmsg);
+            v->watching = rc == 0;
         }
-        rc = guard_write(v, "pending\n", errmsg);
-        v->armed = rc == 0;
-        v->pending = rc == 0;
         return rc;
     }
     if (f == NULL) {
@@ -127,8 +142,28 @@ int vote_guard_open(struct vote_guard *v, const char *dir, bool arm, char *errms
                        v->path, got);
         return USHER_INVALID;
     }
-    v->armed = true;
+    v->armed = !v->watching;
     return 0;
+}
+
+int vote_guard_decide(struct vote_guard *v, bool cluster_ran, bool *armed, char *errmsg)
+{
+    *armed = false;
+    if (!v->watching) {
+        return 0;
+    }
+    v->watching = false;
+    if (!cluster_ran) {
+        /* A new cluster: nothing was forgotten. */
+        if (unlink(v->path) != 0 && errno != ENOENT) {
+            return storage_error(errmsg, "remove", v->path);
+        }
+        return guard_dir_sync(v, errmsg);
+    }
+    v->armed = true;
+    v->pending = true;
+    *armed = true;
+    return guard_write(v, "pending\n", errmsg);
 }
 
 bool vote_guard_allows(const struct vote_guard *v, uint64_t term)

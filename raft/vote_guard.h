@@ -16,7 +16,18 @@
  *   FLOOR T  then it votes and campaigns again, but never in a term at or
  *            below T, the term of that leader.
  *
- * The state is kept in DIR/VOTE-GUARD ("pending" or "floor T"), written
+ * An operator may forget `rejoin`. A replica that started without Raft
+ * state and without it watches the first vote request, entries or snapshot
+ * it receives: a log past the bootstrap entry (index 1) means the cluster
+ * ran before this start, and the replica arms the guard then, before it
+ * acts on that message. At a new cluster's first election every log holds
+ * only entry 1, so nothing is armed; a replica whose own log grows first
+ * (it was elected by such peers) decides the same. A node that joins a new
+ * cluster late arms it too, which only delays its first vote until it is
+ * caught up.
+ *
+ * The state is kept in DIR/VOTE-GUARD ("watching", "pending" or "floor T";
+ * a replica that decided it forgot nothing removes it), written
  * (synced, renamed, folder synced) before it takes effect, so a restart in
  * between keeps the stricter state. The file stays: it costs one compare per
  * vote request.
@@ -37,6 +48,8 @@
 
 struct vote_guard {
     bool armed;            /* a guard file exists; false: every vote passes */
+    bool watching;         /* no Raft state at start, no rejoin: the first
+                              peer message decides (vote_guard_decide()) */
     bool pending;          /* not caught up yet: no vote at all */
     uint64_t floor;        /* once caught up: no vote in a term <= floor */
     uint64_t target_term;  /* the first leader heard (0: none yet) */
@@ -45,10 +58,19 @@ struct vote_guard {
     char path[VOTE_GUARD_PATH_BYTES];
 };
 
-/* Loads DIR/VOTE-GUARD into *v. When it does not exist and arm is true,
- * writes it as pending first. Returns 0, or STORAGE / INVALID with errmsg
- * filled (an unreadable guard file: refuse to start rather than vote). */
-int vote_guard_open(struct vote_guard *v, const char *dir, bool arm, char *errmsg);
+/* Loads DIR/VOTE-GUARD into *v. When it does not exist: arm writes it as
+ * pending first; watch (a replica without Raft state, not told to rejoin)
+ * leaves the decision to the first peer message. Returns 0, or STORAGE /
+ * INVALID with errmsg filled (an unreadable guard file: refuse to start
+ * rather than vote). */
+int vote_guard_open(struct vote_guard *v, const char *dir, bool arm, bool watch, char *errmsg);
+
+/* While watching: the first vote request, entries or snapshot from a peer
+ * showed whether the cluster ran before this start (a log past entry 1).
+ * If it did, arms the guard (pending, in memory at once, then in the file)
+ * and sets *armed. Returns 0, or STORAGE with errmsg filled: the guard is
+ * armed in memory all the same, only a restart would forget it. */
+int vote_guard_decide(struct vote_guard *v, bool cluster_ran, bool *armed, char *errmsg);
 
 /* True when a vote request (or pre-vote) for term may be granted, or sent. */
 bool vote_guard_allows(const struct vote_guard *v, uint64_t term);

@@ -18,8 +18,9 @@
  *   - a node never joins another cluster: not with its data folder, and a
  *     node of another cluster id is refused by the others;
  *   - a node whose data folder was replaced by an empty one, started with
- *     --rejoin 1, helps elect no leader until a leader has caught it up,
- *     then votes again, and its store holds every acknowledged booking.
+ *     --rejoin 1 or (an operator's slip) without it, helps elect no leader
+ *     until a leader has caught it up, then votes again, and its store
+ *     holds every acknowledged booking.
  *
  * Waits are bounded polls (HTTP /status, the STATUS op, logs), never fixed
  * sleeps alone.
@@ -824,11 +825,46 @@ static void resume_and_probe(struct cluster *cl, uint32_t old, int probe, uint64
 /* Goal: three nodes form a cluster with exactly one serving leader per
  * shard; a client that knows only one node, a follower, creates events on
  * every shard and holds and books on each (NOT_LEADER hints route it). */
+/* True when node i's shard s has no vote guard, or one that has lifted
+ * ("floor T": a replica that joined the new cluster late). */
+static bool votes_settled(const struct cluster *cl, uint32_t i, uint32_t s)
+{
+    char path[TEMPDIR_PATH_MAX + 64];
+    (void)snprintf(path, sizeof(path), "%s/shards/%u/VOTE-GUARD", cl->n[i].data, s);
+    FILE *f = fopen(path, "r");
+    if (f == NULL) {
+        return true;
+    }
+    char text[32] = "";
+    (void)fread(text, 1, sizeof(text) - 1, f);
+    (void)fclose(f);
+    return strncmp(text, "floor ", 6) == 0;
+}
+
+/* A new cluster leaves no replica watching or waiting to vote: each one
+ * decided, from its first election on, that it forgot nothing. */
+static void votes_settled_expect(struct cluster *cl)
+{
+    double end = now_s() + 10.0;
+    bool ok = false;
+    while (!ok && now_s() < end) {
+        ok = true;
+        for (uint32_t k = 0; k < NODES * SHARDS && ok; k++) {
+            ok = votes_settled(cl, k / SHARDS, k % SHARDS);
+        }
+        if (!ok) {
+            pause_ms(POLL_MS);
+        }
+    }
+    assert_true(ok);
+}
+
 static void test_cluster_forms_and_routes(void **state)
 {
     struct cluster *cl = *state;
     uint32_t leader[SHARDS];
     leaders_expect(cl, leader);
+    votes_settled_expect(cl);
     /* A node that does not lead every shard: a follower of some. */
     uint32_t entry = NODES;
     for (uint32_t i = 0; i < NODES && entry == NODES; i++) {
@@ -1176,15 +1212,13 @@ static uint32_t rejoin_pending(struct cluster *cl, uint32_t i)
     return pending;
 }
 
-/* Goal: a replica that lost its data does not vote before a leader caught
- * it up. Node 3's folder is replaced by an empty one while node 1 is down:
- * node 2 and the rejoining node 3 must elect no leader (node 2 alone may
- * lack entries only node 1 and the old node 3 had). Once node 1 is back,
- * node 3 catches up on every shard and votes again: with node 1 killed,
- * nodes 2 and 3 elect leaders, and every replica holds every booking. */
-static void test_wiped_node_rejoins_without_voting(void **state)
+/* A replica that lost its data does not vote before a leader caught it
+ * up (flag: started with --rejoin 1). Node 3's folder is replaced by an empty one while node 1 is
+ * down: node 2 and the rejoining node 3 must elect no leader (node 2 alone may lack entries only
+ * node 1 and the old node 3 had). Once node 1 is back, node 3 catches up on every shard and votes
+ * again: with node 1 killed, nodes 2 and 3 elect leaders, and every replica holds every booking. */
+static void wiped_node_rejoins(struct cluster *cl, bool flag)
 {
-    struct cluster *cl = *state;
     uint32_t leader[SHARDS];
     leaders_expect(cl, leader);
     const uint32_t s = 3;
@@ -1207,13 +1241,19 @@ static void test_wiped_node_rejoins_without_voting(void **state)
     (void)snprintf(lost, sizeof(lost), "%s.lost", cl->n[wiped].data);
     assert_int_equal(rename(cl->n[wiped].data, lost), 0);
     assert_int_equal(mkdir(cl->n[wiped].data, 0755), 0);
-    node_start_rejoin(cl, wiped);
+    if (flag) {
+        node_start_rejoin(cl, wiped);
+    } else {
+        node_start(cl, wiped); /* the guard arms on the first vote request */
+    }
 
     /* Ten election timeouts (300 ms): node 2 would win each shard with the
      * empty node's vote. */
     leaderless_expect(cl, 3.0);
-    assert_true(log_has(cl->n[wiped].log, "no vote until a leader has caught it up", NULL));
+    assert_true(log_has(cl->n[wiped].log, "no vote until a leader has caught it up",
+                        flag ? NULL : "cluster ran"));
     assert_int_equal(rejoin_pending(cl, wiped), SHARDS);
+    assert_false(votes_settled(cl, wiped, s)); /* its VOTE-GUARD says pending */
 
     node_start(cl, absent);
     leaders_expect(cl, leader);
@@ -1238,6 +1278,20 @@ static void test_wiped_node_rejoins_without_voting(void **state)
     stores_compare(cl, acks, N);
 }
 
+/* Goal: a node started with --rejoin 1 on an empty folder votes in no
+ * election until a leader has caught it up. */
+static void test_wiped_node_rejoins_without_voting(void **state)
+{
+    wiped_node_rejoins(*state, true);
+}
+
+/* Goal: the same when the operator forgot --rejoin: the first vote
+ * request, carrying a log past the bootstrap entry, arms the guard. */
+static void test_wiped_node_without_flag_detects_it(void **state)
+{
+    wiped_node_rejoins(*state, false);
+}
+
 int main(void)
 {
     /* USHER_TEST_FILTER=test_leader* runs the tests whose name matches. */
@@ -1254,6 +1308,7 @@ int main(void)
                                         teardown),
         cmocka_unit_test_setup_teardown(test_wrong_cluster_is_refused, setup, teardown),
         cmocka_unit_test_setup_teardown(test_wiped_node_rejoins_without_voting, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_wiped_node_without_flag_detects_it, setup, teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -13,7 +13,10 @@
  *     cached at the start of the loop turn;
  *   - with a pending vote guard, vote requests are dropped on receipt and
  *     refused on sending while AppendEntries pass and set the catch-up
- *     target; once lifted, only terms above the floor pass.
+ *     target; once lifted, only terms above the floor pass;
+ *   - a replica without Raft state not told to rejoin arms the guard when
+ *     the first vote request or entries show a log past the bootstrap entry,
+ *     and does not when they show a new cluster.
  */
 #include <setjmp.h>
 #include <signal.h>
@@ -278,7 +281,7 @@ static void test_pending_vote_guard_blocks_votes(void **state)
     assert_non_null(mkdtemp(dir));
     struct vote_guard votes;
     char errmsg[USHER_ERRMSG_MAX];
-    assert_int_equal(vote_guard_open(&votes, dir, true, errmsg), 0);
+    assert_int_equal(vote_guard_open(&votes, dir, true, false, errmsg), 0);
     struct fake f;
     fake_init_votes(&f, &votes);
 
@@ -329,6 +332,95 @@ static void test_pending_vote_guard_blocks_votes(void **state)
     assert_int_equal(rmdir(dir), 0);
 }
 
+static struct raft_message append_entries(uint64_t term, uint64_t prev, uint64_t commit)
+{
+    struct raft_message m;
+    memset(&m, 0, sizeof(m));
+    m.type = RAFT_IO_APPEND_ENTRIES;
+    m.server_id = 1;
+    m.server_address = "node-1";
+    m.append_entries.term = term;
+    m.append_entries.prev_log_index = prev;
+    m.append_entries.leader_commit = commit;
+    return m;
+}
+
+/* A watching guard in a fresh folder; returns the folder in dir. */
+static void watch_open(struct fake *f, struct vote_guard *votes, char *dir)
+{
+    assert_non_null(mkdtemp(dir));
+    char errmsg[USHER_ERRMSG_MAX];
+    assert_int_equal(vote_guard_open(votes, dir, false, true, errmsg), 0);
+    assert_true(votes->watching && !votes->armed);
+    fake_init_votes(f, votes);
+}
+
+/* Removes the guard file (if any) and the folder; returns whether the file
+ * existed. */
+static bool watch_close(struct fake *f, char *dir)
+{
+    fake_close(f);
+    char path[128];
+    (void)snprintf(path, sizeof(path), "%s/%s", dir, VOTE_GUARD_FILE);
+    bool existed = unlink(path) == 0;
+    assert_int_equal(rmdir(dir), 0);
+    return existed;
+}
+
+/* Goal: at a new cluster's first election (every log holds only the
+ * bootstrap entry) a replica without Raft state votes as raft says. */
+static void test_watch_new_cluster_votes(void **state)
+{
+    (void)state;
+    char dir[] = "/tmp/usher-io-guard.XXXXXX";
+    struct vote_guard votes;
+    struct fake f;
+    watch_open(&f, &votes, dir);
+    struct raft_message pre = vote_request(2, true);
+    pre.request_vote.last_log_index = 1;
+    deliver(&f, &pre);
+    assert_int_equal(f.recvs, 1);
+    assert_false(votes.watching || votes.armed);
+    struct raft_message later = vote_request(5, false);
+    later.request_vote.last_log_index = 40; /* decided already: a later election */
+    deliver(&f, &later);
+    assert_int_equal(f.recvs, 2);
+    assert_false(watch_close(&f, dir));
+}
+
+/* Goal: a replica without Raft state whose first news is a log past the
+ * bootstrap entry (a vote request, or entries) arms the guard before it
+ * acts on that message: the vote request is dropped; the entries pass and
+ * set the catch-up target. */
+static void test_watch_ran_cluster_arms(void **state)
+{
+    (void)state;
+    char dir[] = "/tmp/usher-io-guard.XXXXXX";
+    struct vote_guard votes;
+    struct fake f;
+    watch_open(&f, &votes, dir);
+    struct raft_message vote = vote_request(6, false);
+    vote.request_vote.last_log_index = 3;
+    deliver(&f, &vote);
+    assert_int_equal(f.recvs, 0);
+    assert_true(votes.armed && votes.pending && !votes.watching);
+    assert_true(watch_close(&f, dir));
+
+    char dir2[] = "/tmp/usher-io-guard.XXXXXX";
+    watch_open(&f, &votes, dir2);
+    struct raft_message heartbeat = append_entries(4, 9, 9);
+    deliver(&f, &heartbeat);
+    assert_int_equal(f.recvs, 1);
+    assert_true(votes.armed && votes.pending);
+    assert_int_equal(votes.target_term, 4);
+    assert_int_equal(votes.target_index, 9);
+    struct raft_message after = vote_request(5, false);
+    after.request_vote.last_log_index = 9;
+    deliver(&f, &after);
+    assert_int_equal(f.recvs, 1);
+    assert_true(watch_close(&f, dir2));
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -338,6 +430,8 @@ int main(void)
         cmocka_unit_test(test_send_to_nobody_is_refused),
         cmocka_unit_test(test_time_is_fresh),
         cmocka_unit_test(test_pending_vote_guard_blocks_votes),
+        cmocka_unit_test(test_watch_new_cluster_votes),
+        cmocka_unit_test(test_watch_ran_cluster_arms),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

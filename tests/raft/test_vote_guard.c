@@ -8,7 +8,10 @@
  *     applied index reaches that leader's commit index, writes the floor
  *     first, and then allows terms above the floor only, also after a reopen;
  *   - not armed and no file: every term is allowed and no file is written;
- *   - a damaged guard file is refused (the replica must not vote blind).
+ *   - a damaged guard file is refused (the replica must not vote blind);
+ *   - watching (no Raft state, no rejoin flag) is kept in the file across a
+ *     restart until decided: a new cluster removes the file, a cluster that
+ *     ran arms the guard.
  */
 #include <setjmp.h>
 #include <stdarg.h>
@@ -64,7 +67,7 @@ static void test_pending_refuses_every_term(void **state)
     folder_make(&f);
     struct vote_guard v;
     char errmsg[USHER_ERRMSG_MAX];
-    assert_int_equal(vote_guard_open(&v, f.dir, true, errmsg), 0);
+    assert_int_equal(vote_guard_open(&v, f.dir, true, false, errmsg), 0);
     assert_true(v.armed && v.pending);
     assert_string_equal(file_text(&f), "pending\n");
     assert_false(vote_guard_allows(&v, 1));
@@ -72,7 +75,7 @@ static void test_pending_refuses_every_term(void **state)
     bool lifted = true;
     assert_int_equal(vote_guard_catch_up(&v, 500, &lifted, errmsg), 0);
     assert_false(lifted); /* no leader heard yet: applied alone proves nothing */
-    assert_int_equal(vote_guard_open(&v, f.dir, false, errmsg), 0);
+    assert_int_equal(vote_guard_open(&v, f.dir, false, false, errmsg), 0);
     assert_true(v.armed && v.pending); /* the file, not the flag, decides now */
     folder_remove(&f);
 }
@@ -86,7 +89,7 @@ static void test_lifts_at_the_leaders_commit(void **state)
     folder_make(&f);
     struct vote_guard v;
     char errmsg[USHER_ERRMSG_MAX];
-    assert_int_equal(vote_guard_open(&v, f.dir, true, errmsg), 0);
+    assert_int_equal(vote_guard_open(&v, f.dir, true, false, errmsg), 0);
     vote_guard_heard_leader(&v, 7, 120);
     vote_guard_heard_leader(&v, 9, 400); /* only the first leader sets the target */
     bool lifted = true;
@@ -102,7 +105,7 @@ static void test_lifts_at_the_leaders_commit(void **state)
     assert_true(vote_guard_allows(&v, 8));
     assert_int_equal(vote_guard_catch_up(&v, 121, &lifted, errmsg), 0);
     assert_false(lifted); /* once */
-    assert_int_equal(vote_guard_open(&v, f.dir, false, errmsg), 0);
+    assert_int_equal(vote_guard_open(&v, f.dir, false, false, errmsg), 0);
     assert_true(v.armed && !v.pending);
     assert_int_equal(v.floor, 7);
     assert_false(vote_guard_allows(&v, 7));
@@ -118,7 +121,7 @@ static void test_unarmed_allows_and_writes_nothing(void **state)
     folder_make(&f);
     struct vote_guard v;
     char errmsg[USHER_ERRMSG_MAX];
-    assert_int_equal(vote_guard_open(&v, f.dir, false, errmsg), 0);
+    assert_int_equal(vote_guard_open(&v, f.dir, false, false, errmsg), 0);
     assert_false(v.armed);
     assert_true(vote_guard_allows(&v, 1));
     vote_guard_heard_leader(&v, 3, 10);
@@ -151,10 +154,42 @@ static void test_damaged_file_is_refused(void **state)
         assert_int_equal(fclose(fp), 0);
         struct vote_guard v;
         char errmsg[USHER_ERRMSG_MAX] = "";
-        assert_int_equal(vote_guard_open(&v, f.dir, true, errmsg), USHER_INVALID);
+        assert_int_equal(vote_guard_open(&v, f.dir, true, false, errmsg), USHER_INVALID);
         assert_non_null(strstr(errmsg, "not a vote guard"));
         folder_remove(&f);
     }
+}
+
+/* Goal: the watch survives a restart until the first peer message
+ * decides it, and each decision leaves the right file. */
+static void test_watch_is_kept_until_decided(void **state)
+{
+    (void)state;
+    struct folder f = { { 0 }, { 0 } };
+    folder_make(&f);
+    struct vote_guard v;
+    char errmsg[USHER_ERRMSG_MAX];
+    assert_int_equal(vote_guard_open(&v, f.dir, false, true, errmsg), 0);
+    assert_true(v.watching && !v.armed);
+    assert_true(vote_guard_allows(&v, 3)); /* undecided: raft decides */
+    assert_string_equal(file_text(&f), "watching\n");
+    /* After bootstrap wrote Raft metadata the caller no longer asks to
+     * watch; the file still says so. */
+    assert_int_equal(vote_guard_open(&v, f.dir, false, false, errmsg), 0);
+    assert_true(v.watching && !v.armed);
+    bool armed = true;
+    assert_int_equal(vote_guard_decide(&v, false, &armed, errmsg), 0);
+    assert_false(armed || v.watching || v.armed);
+    assert_int_equal(access(f.file, F_OK), -1);
+    assert_int_equal(vote_guard_decide(&v, true, &armed, errmsg), 0);
+    assert_false(armed); /* decided once */
+
+    assert_int_equal(vote_guard_open(&v, f.dir, false, true, errmsg), 0);
+    assert_int_equal(vote_guard_decide(&v, true, &armed, errmsg), 0);
+    assert_true(armed && v.armed && v.pending);
+    assert_string_equal(file_text(&f), "pending\n");
+    assert_false(vote_guard_allows(&v, 100));
+    folder_remove(&f);
 }
 
 int main(void)
@@ -164,6 +199,7 @@ int main(void)
         cmocka_unit_test(test_lifts_at_the_leaders_commit),
         cmocka_unit_test(test_unarmed_allows_and_writes_nothing),
         cmocka_unit_test(test_damaged_file_is_refused),
+        cmocka_unit_test(test_watch_is_kept_until_decided),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
