@@ -117,6 +117,8 @@ class Cluster:
         shutil.rmtree(os.path.join(self.data_dir(i), "usher"), ignore_errors=True)
         if flag:
             self.rejoin.add(i)
+        else:
+            self.rejoin.discard(i)  # an earlier wipe's flag is not this one's
 
     def healthy(self, i):
         url = "http://%s:%d/health" % (net.addr(i), HTTP_PORT)
