@@ -58,6 +58,8 @@
 #define GROUP_SWEEP_INTERVAL_DEFAULT_MS  1000u
 #define GROUP_ELECTION_DEFAULT_MS        1000u
 #define GROUP_HEARTBEAT_DEFAULT_MS       100u
+/* A vote guard whose floor could not be written tries again after this. */
+#define GROUP_VOTE_GUARD_RETRY_MS 1000u
 
 /* raft_uv segment size: 1 MiB, not 8, since raft_uv preallocates three
  * segments per group (RAFT-NOTES §1.6). */
@@ -151,6 +153,7 @@ struct group {
     bool sweep_pending;
     bool sweep_again;
     struct vote_guard votes; /* a rejoining replica's (vote_guard.h) */
+    uint64_t votes_retry_ms; /* loop time before which a failed lift waits */
     struct fsm fsm;          /* last: large (the results of one entry) */
 };
 
@@ -561,9 +564,15 @@ static void close_raft(struct group *g, bool started);
 /* Lifts a rejoining replica's vote guard once a leader has caught it up. */
 static void votes_catch_up(struct group *g)
 {
+    uint64_t now = uv_now(g->loop);
+    if (now < g->votes_retry_ms) {
+        return; /* the last write failed: not a synced write every loop turn */
+    }
     char errmsg[USHER_ERRMSG_MAX];
     bool lifted = false;
-    if (vote_guard_catch_up(&g->votes, raft_last_applied(&g->raft), &lifted, errmsg) != 0) {
+    if (vote_guard_catch_up(&g->votes, raft_last_applied(&g->raft), g->raft.current_term, &lifted,
+                            errmsg) != 0) {
+        g->votes_retry_ms = now + GROUP_VOTE_GUARD_RETRY_MS;
         logger_warn(g->o.log, "shard vote guard not written; still not voting",
                     LOG_U64("shard", g->o.shard), LOG_STR("error", errmsg));
     } else if (lifted) {
@@ -682,8 +691,8 @@ static int raft_io_setup(struct group *g, char *errmsg)
     path_join(meta2, raft_dir, "metadata2");
     bool votes_forgotten = access(meta1, F_OK) != 0 && access(meta2, F_OK) != 0;
     bool several = g->o.voter_count > 1;
-    rc = vote_guard_open(&g->votes, g->dir, g->o.rejoin && several && votes_forgotten,
-                         !g->o.rejoin && several && votes_forgotten, errmsg);
+    rc = vote_guard_open(&g->votes, g->dir, several && votes_forgotten, several && g->o.rejoin,
+                         errmsg);
     if (rc != 0) {
         return rc;
     }

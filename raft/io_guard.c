@@ -109,6 +109,33 @@ static int guarded_send(struct raft_io *io, struct raft_io_send *req,
     return g->send(io, req, message, cb);
 }
 
+/* The lowest index the message shows holding an entry of the sender's own
+ * term (the entry before the new ones, or one of them), or 0. */
+static uint64_t own_term_index(const struct raft_append_entries *ae)
+{
+    if (ae->prev_log_index > 0 && ae->prev_log_term == ae->term) {
+        return ae->prev_log_index;
+    }
+    for (unsigned k = 0; k < ae->n_entries; k++) {
+        if (ae->entries[k].term == ae->term) {
+            return ae->prev_log_index + 1u + k;
+        }
+    }
+    return 0;
+}
+
+/* A pending replica refuses a leadership transfer: it would campaign
+ * without a pre-vote, raise its term, and its vote requests would all be
+ * refused, costing the cluster an election. */
+static bool timeout_forbidden(struct io_guard *g, const struct raft_message *m)
+{
+    if (m->type != RAFT_IO_TIMEOUT_NOW || !g->votes->pending) {
+        return false;
+    }
+    g->votes->refused++;
+    return true;
+}
+
 /* A replica without Raft state that was not told it rejoins: the first
  * message that shows a peer's log decides whether the cluster ran before
  * (a log past the bootstrap entry), and so whether it forgot votes. */
@@ -122,7 +149,7 @@ static void votes_watch(struct io_guard *g, const struct raft_message *m)
     } else if (m->type == RAFT_IO_INSTALL_SNAPSHOT) {
         ran = true;
     } else {
-        return; /* answers to this replica's own requests show no log */
+        return; /* answers to its own requests and TimeoutNow: no log to judge by */
     }
     char errmsg[USHER_ERRMSG_MAX];
     bool armed = false;
@@ -149,13 +176,14 @@ static void guarded_recv(struct raft_io *io, struct raft_message *msg)
     }
     if (g->votes != NULL) {
         if (msg->type == RAFT_IO_APPEND_ENTRIES) {
-            vote_guard_heard_leader(g->votes, msg->append_entries.term,
-                                    msg->append_entries.leader_commit);
+            const struct raft_append_entries *ae = &msg->append_entries;
+            vote_guard_heard_leader(g->votes, ae->term, ae->leader_commit, own_term_index(ae));
         } else if (msg->type == RAFT_IO_INSTALL_SNAPSHOT) {
-            vote_guard_heard_leader(g->votes, msg->install_snapshot.term,
-                                    msg->install_snapshot.last_index);
-        } else if (vote_forbidden(g, msg)) {
-            return; /* a vote request owns no memory: dropping it frees nothing */
+            const struct raft_install_snapshot *is = &msg->install_snapshot;
+            vote_guard_heard_leader(g->votes, is->term, 0,
+                                    is->last_term == is->term ? is->last_index : 0);
+        } else if (vote_forbidden(g, msg) || timeout_forbidden(g, msg)) {
+            return; /* neither owns memory: dropping it frees nothing */
         }
     }
     g->recv(io, msg);

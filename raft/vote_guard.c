@@ -64,6 +64,9 @@ static int guard_write(const struct vote_guard *v, const char *text, char *errms
     }
     size_t len = strlen(text);
     ssize_t put = write(fd, text, len);
+    if (put >= 0 && put != (ssize_t)len) {
+        errno = EIO; /* a short write of a few bytes: say so, not a stale errno */
+    }
     if (put != (ssize_t)len || fsync(fd) != 0) {
         int rc = storage_error(errmsg, "write", tmp);
         (void)close(fd);
@@ -108,33 +111,21 @@ static bool guard_parse(const char *text, struct vote_guard *v)
     return true;
 }
 
-int vote_guard_open(struct vote_guard *v, const char *dir, bool arm, bool watch, char *errmsg)
+/* Reads the guard file into *v; *exists false when there is none. */
+static int guard_load(struct vote_guard *v, bool *exists, char *errmsg)
 {
-    memset(v, 0, sizeof(*v));
-    int rc = set_path(v->path, dir, VOTE_GUARD_FILE, errmsg);
-    if (rc != 0) {
-        return rc;
-    }
     FILE *f = fopen(v->path, "r");
-    if (f == NULL && errno == ENOENT) {
-        if (arm) {
-            rc = guard_write(v, "pending\n", errmsg);
-            v->armed = rc == 0;
-            v->pending = rc == 0;
-        } else if (watch) {
-            /* Kept until decided: bootstrap writes Raft metadata, so a
-             * restart before the decision would not know to watch. */
-            rc = guard_write(v, "watching\n", errmsg);
-            v->watching = rc == 0;
-        }
-        return rc;
-    }
+    *exists = f != NULL;
     if (f == NULL) {
-        return storage_error(errmsg, "open", v->path);
+        return errno == ENOENT ? 0 : storage_error(errmsg, "open", v->path);
     }
     char text[GUARD_TEXT_MAX] = "";
     size_t got = fread(text, 1, sizeof(text) - 1, f);
+    bool failed = ferror(f) != 0;
     (void)fclose(f);
+    if (failed) {
+        return storage_error(errmsg, "read", v->path);
+    }
     if (!guard_parse(text, v)) {
         (void)snprintf(errmsg, USHER_ERRMSG_MAX,
                        "%.100s (%zu bytes) is not a vote guard: this replica would vote "
@@ -143,6 +134,40 @@ int vote_guard_open(struct vote_guard *v, const char *dir, bool arm, bool watch,
         return USHER_INVALID;
     }
     v->armed = !v->watching;
+    return 0;
+}
+
+/* Moves *v to "pending" (armed) or "watching", file first. */
+static int guard_set(struct vote_guard *v, bool pending, char *errmsg)
+{
+    int rc = guard_write(v, pending ? "pending\n" : "watching\n", errmsg);
+    if (rc == 0) {
+        v->armed = pending;
+        v->pending = pending;
+        v->watching = !pending;
+        v->floor = 0;
+    }
+    return rc;
+}
+
+int vote_guard_open(struct vote_guard *v, const char *dir, bool forgotten, bool rejoin,
+                    char *errmsg)
+{
+    memset(v, 0, sizeof(*v));
+    int rc = set_path(v->path, dir, VOTE_GUARD_FILE, errmsg);
+    bool exists = false;
+    if (rc == 0) {
+        rc = guard_load(v, &exists, errmsg);
+    }
+    if (rc != 0 || v->pending) {
+        return rc; /* pending already: nothing is stricter */
+    }
+    if (forgotten) {
+        return guard_set(v, rejoin, errmsg);
+    }
+    if (v->watching && rejoin) {
+        return guard_set(v, true, errmsg); /* the operator says what the watch guessed */
+    }
     return 0;
 }
 
@@ -171,28 +196,41 @@ bool vote_guard_allows(const struct vote_guard *v, uint64_t term)
     return !v->armed || (!v->pending && term > v->floor);
 }
 
-void vote_guard_heard_leader(struct vote_guard *v, uint64_t term, uint64_t commit)
+void vote_guard_heard_leader(struct vote_guard *v, uint64_t term, uint64_t commit,
+                             uint64_t own_index)
 {
-    if (v->armed && v->pending && v->target_term == 0 && term > 0) {
-        v->target_term = term;
+    if (!v->armed || !v->pending || v->target_fixed || term == 0 || term < v->target_term) {
+        return;
+    }
+    if (term > v->target_term) {
+        v->target_term = term; /* a newer leader: what the older showed says nothing */
+        v->own_index = 0;
+    }
+    if (own_index != 0 && (v->own_index == 0 || own_index < v->own_index)) {
+        v->own_index = own_index;
+    }
+    if (v->own_index != 0 && commit >= v->own_index) {
         v->target_index = commit;
+        v->target_fixed = true;
     }
 }
 
-int vote_guard_catch_up(struct vote_guard *v, uint64_t applied, bool *lifted, char *errmsg)
+int vote_guard_catch_up(struct vote_guard *v, uint64_t applied, uint64_t current_term, bool *lifted,
+                        char *errmsg)
 {
     *lifted = false;
-    if (!v->armed || !v->pending || v->target_term == 0 || applied < v->target_index) {
+    if (!v->armed || !v->pending || !v->target_fixed || applied < v->target_index) {
         return 0;
     }
+    uint64_t floor = current_term > v->target_term ? current_term : v->target_term;
     char text[GUARD_TEXT_MAX];
-    (void)snprintf(text, sizeof(text), "floor %" PRIu64 "\n", v->target_term);
+    (void)snprintf(text, sizeof(text), "floor %" PRIu64 "\n", floor);
     int rc = guard_write(v, text, errmsg);
     if (rc != 0) {
         return rc;
     }
     v->pending = false;
-    v->floor = v->target_term;
+    v->floor = floor;
     *lifted = true;
     return 0;
 }

@@ -10,11 +10,16 @@
  * node started with `rejoin` on a new folder arms this guard on every shard:
  *
  *   PENDING  no vote granted, no election started (its vote requests and
- *            pre-votes are dropped in both directions), until a leader has
- *            caught it up: its applied index reaches the commit index that
- *            leader announced in the first AppendEntries (or snapshot) heard;
+ *            pre-votes are dropped in both directions, and so is a leader's
+ *            TimeoutNow), until a leader has caught it up: its applied
+ *            index reaches a commit index that leader announced once it
+ *            covered an entry of the leader's own term. libraft keeps the
+ *            commit index in memory only: a new leader announces a stale
+ *            one until an entry of its term commits (usher's leader barrier),
+ *            and only from then on does it cover every entry committed
+ *            before, including those this node acknowledged and forgot;
  *   FLOOR T  then it votes and campaigns again, but never in a term at or
- *            below T, the term of that leader.
+ *            below T, the higher of that leader's term and its own.
  *
  * An operator may forget `rejoin`. A replica that started without Raft
  * state and without it watches the first vote request, entries or snapshot
@@ -52,18 +57,23 @@ struct vote_guard {
                               peer message decides (vote_guard_decide()) */
     bool pending;          /* not caught up yet: no vote at all */
     uint64_t floor;        /* once caught up: no vote in a term <= floor */
-    uint64_t target_term;  /* the first leader heard (0: none yet) */
-    uint64_t target_index; /* its commit index then */
+    uint64_t target_term;  /* the leader whose commit index lifts it (0: none) */
+    uint64_t own_index;    /* an index holding an entry of target_term (0: none seen) */
+    uint64_t target_index; /* that leader's commit index once >= own_index */
+    bool target_fixed;     /* target_index is set for good */
     uint64_t refused;      /* vote requests dropped, in and out */
     char path[VOTE_GUARD_PATH_BYTES];
 };
 
-/* Loads DIR/VOTE-GUARD into *v. When it does not exist: arm writes it as
- * pending first; watch (a replica without Raft state, not told to rejoin)
- * leaves the decision to the first peer message. Returns 0, or STORAGE /
- * INVALID with errmsg filled (an unreadable guard file: refuse to start
+/* Loads DIR/VOTE-GUARD into *v. forgotten: the replica has no Raft state
+ * (and has peers): with rejoin it is made pending, without it watching
+ * (the first peer message decides), whatever an older file said (a "floor"
+ * is about votes that are gone now). rejoin also makes a watching replica
+ * pending. Every change is written before it is used. Returns 0, or STORAGE
+ * / INVALID with errmsg filled (an unreadable guard file: refuse to start
  * rather than vote). */
-int vote_guard_open(struct vote_guard *v, const char *dir, bool arm, bool watch, char *errmsg);
+int vote_guard_open(struct vote_guard *v, const char *dir, bool forgotten, bool rejoin,
+                    char *errmsg);
 
 /* While watching: the first vote request, entries or snapshot from a peer
  * showed whether the cluster ran before this start (a log past entry 1).
@@ -75,14 +85,20 @@ int vote_guard_decide(struct vote_guard *v, bool cluster_ran, bool *armed, char 
 /* True when a vote request (or pre-vote) for term may be granted, or sent. */
 bool vote_guard_allows(const struct vote_guard *v, uint64_t term);
 
-/* A leader of term announced commit index `commit`: the first one heard
- * while pending sets the catch-up target. */
-void vote_guard_heard_leader(struct vote_guard *v, uint64_t term, uint64_t commit);
+/* While pending: a leader of term sent entries or a snapshot. commit is
+ * the commit index it announced (0: none, a snapshot); own_index an index
+ * the message shows holding an entry of term (0: none). A newer leader
+ * replaces an older one until the target is fixed: the first commit index
+ * at or past a known entry of the leader's own term. */
+void vote_guard_heard_leader(struct vote_guard *v, uint64_t term, uint64_t commit,
+                             uint64_t own_index);
 
-/* Called with the replica's applied index: once it reaches the target,
- * writes the floor to the guard file, then lifts PENDING. Sets *lifted when
+/* Called with the replica's applied index and current term: once applied
+ * reaches the target, writes the floor (the higher of the target's term and
+ * current_term) to the guard file, then lifts PENDING. Sets *lifted when
  * this call lifted it. Returns 0, or STORAGE with errmsg filled (the guard
- * then stays pending and the next call tries again). */
-int vote_guard_catch_up(struct vote_guard *v, uint64_t applied, bool *lifted, char *errmsg);
+ * then stays pending; the caller tries again later). */
+int vote_guard_catch_up(struct vote_guard *v, uint64_t applied, uint64_t current_term, bool *lifted,
+                        char *errmsg);
 
 #endif

@@ -1138,6 +1138,27 @@ static void test_wrong_cluster_is_refused(void **state)
     hold_and_book(cl, cl->c, ev, 1, 1, &a);
 }
 
+/* The number after key in the first line of path holding a and b (0 if
+ * none). */
+static uint64_t log_u64(const char *path, const char *a, const char *b, const char *key)
+{
+    FILE *f = fopen(path, "r");
+    if (f == NULL) {
+        return 0;
+    }
+    char line[4096];
+    uint64_t v = 0;
+    while (fgets(line, sizeof(line), f) != NULL) {
+        const char *at = strstr(line, key);
+        if (strstr(line, a) != NULL && strstr(line, b) != NULL && at != NULL) {
+            v = strtoull(at + strlen(key), NULL, 10);
+            break;
+        }
+    }
+    (void)fclose(f);
+    return v;
+}
+
 /* Polls node i's log until it has a line with both a and b; false after
  * bound_ms. */
 static bool log_wait(const char *path, const char *a, const char *b, int bound_ms)
@@ -1232,6 +1253,8 @@ static void wiped_node_rejoins(struct cluster *cl, bool flag)
     }
     const uint32_t absent = 0;
     const uint32_t wiped = 2;
+    uint64_t before[SHARDS];
+    assert_int_equal(converge_wait(cl, CONVERGE_MS, before), 0);
     node_term(cl, absent);
     node_term(cl, wiped);
     /* Node 2 may lead shards handed over by the others; alone it steps
@@ -1264,6 +1287,13 @@ static void wiped_node_rejoins(struct cluster *cl, bool flag)
             cluster_dump_logs(cl);
             fail_msg("node %u never finished rejoining shard %u", wiped + 1u, k);
         }
+        /* It voted again only holding everything committed before it was
+         * wiped: what it acknowledged and forgot. */
+        uint64_t at_lift = log_u64(cl->n[wiped].log, "shard rejoined", shard, "\"applied\":");
+        printf("# shard %u: rejoined at applied %" PRIu64 ", committed before the wipe %" PRIu64
+               "\n",
+               k, at_lift, before[k]);
+        assert_true(at_lift >= before[k]);
     }
     assert_int_equal(rejoin_pending(cl, wiped), 0);
     for (uint32_t k = BEFORE; k < N; k++) {

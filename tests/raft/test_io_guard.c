@@ -271,67 +271,6 @@ static struct raft_message vote_request(uint64_t term, bool pre_vote)
     return m;
 }
 
-/* Goal: a rejoining replica neither grants nor asks for a vote (pre-vote or
- * real) until a leader has caught it up, then only above the floor; every
- * other message passes both ways. */
-static void test_pending_vote_guard_blocks_votes(void **state)
-{
-    (void)state;
-    char dir[] = "/tmp/usher-io-guard.XXXXXX";
-    assert_non_null(mkdtemp(dir));
-    struct vote_guard votes;
-    char errmsg[USHER_ERRMSG_MAX];
-    assert_int_equal(vote_guard_open(&votes, dir, true, false, errmsg), 0);
-    struct fake f;
-    fake_init_votes(&f, &votes);
-
-    struct raft_message pre = vote_request(4, true);
-    struct raft_message real = vote_request(9, false);
-    deliver(&f, &pre);
-    deliver(&f, &real);
-    assert_int_equal(f.recvs, 0);
-    struct raft_io_send req;
-    assert_int_equal(f.guard.io.send(&f.guard.io, &req, &pre, NULL), RAFT_NOCONNECTION);
-    assert_int_equal(f.sends, 0);
-    assert_int_equal(votes.refused, 3);
-
-    struct raft_message append;
-    memset(&append, 0, sizeof(append));
-    append.type = RAFT_IO_APPEND_ENTRIES;
-    append.server_id = 1;
-    append.server_address = "node-1";
-    append.append_entries.term = 5;
-    append.append_entries.leader_commit = 42;
-    deliver(&f, &append);
-    assert_int_equal(f.recvs, 1);
-    assert_int_equal(votes.target_term, 5);
-    assert_int_equal(votes.target_index, 42);
-    struct raft_message result;
-    memset(&result, 0, sizeof(result));
-    result.type = RAFT_IO_APPEND_ENTRIES_RESULT;
-    result.server_id = 1;
-    result.server_address = "node-1";
-    assert_int_equal(f.guard.io.send(&f.guard.io, &req, &result, NULL), 0);
-    assert_int_equal(f.sends, 1);
-
-    bool lifted = false;
-    assert_int_equal(vote_guard_catch_up(&votes, 42, &lifted, errmsg), 0);
-    assert_true(lifted);
-    struct raft_message at_floor = vote_request(5, false);
-    struct raft_message above = vote_request(6, false);
-    deliver(&f, &at_floor);
-    assert_int_equal(f.recvs, 1);
-    deliver(&f, &above);
-    assert_int_equal(f.recvs, 2);
-    assert_int_equal(f.guard.io.send(&f.guard.io, &req, &above, NULL), 0);
-    assert_int_equal(f.sends, 2);
-    fake_close(&f);
-    char path[128];
-    (void)snprintf(path, sizeof(path), "%s/%s", dir, VOTE_GUARD_FILE);
-    assert_int_equal(unlink(path), 0);
-    assert_int_equal(rmdir(dir), 0);
-}
-
 static struct raft_message append_entries(uint64_t term, uint64_t prev, uint64_t commit)
 {
     struct raft_message m;
@@ -350,7 +289,7 @@ static void watch_open(struct fake *f, struct vote_guard *votes, char *dir)
 {
     assert_non_null(mkdtemp(dir));
     char errmsg[USHER_ERRMSG_MAX];
-    assert_int_equal(vote_guard_open(votes, dir, false, true, errmsg), 0);
+    assert_int_equal(vote_guard_open(votes, dir, true, false, errmsg), 0);
     assert_true(votes->watching && !votes->armed);
     fake_init_votes(f, votes);
 }
@@ -365,6 +304,101 @@ static bool watch_close(struct fake *f, char *dir)
     bool existed = unlink(path) == 0;
     assert_int_equal(rmdir(dir), 0);
     return existed;
+}
+
+/* A pending guard (rejoin on a replica without Raft state) in a fresh
+ * folder dir. */
+static void pending_open(struct fake *f, struct vote_guard *votes, char *dir)
+{
+    assert_non_null(mkdtemp(dir));
+    char errmsg[USHER_ERRMSG_MAX];
+    assert_int_equal(vote_guard_open(votes, dir, true, true, errmsg), 0);
+    assert_true(votes->pending);
+    fake_init_votes(f, votes);
+}
+
+/* Goal: a rejoining replica neither grants nor asks for a vote (pre-vote or
+ * real) and takes no leadership transfer until a leader has caught it up;
+ * every other message passes both ways. */
+static void test_pending_vote_guard_blocks_votes(void **state)
+{
+    (void)state;
+    char dir[] = "/tmp/usher-io-guard.XXXXXX";
+    struct vote_guard votes;
+    struct fake f;
+    pending_open(&f, &votes, dir);
+    struct raft_message pre = vote_request(4, true);
+    struct raft_message real = vote_request(9, false);
+    deliver(&f, &pre);
+    deliver(&f, &real);
+    assert_int_equal(f.recvs, 0);
+    struct raft_io_send req;
+    assert_int_equal(f.guard.io.send(&f.guard.io, &req, &pre, NULL), RAFT_NOCONNECTION);
+    assert_int_equal(f.sends, 0);
+    struct raft_message transfer;
+    memset(&transfer, 0, sizeof(transfer));
+    transfer.type = RAFT_IO_TIMEOUT_NOW;
+    transfer.timeout_now.term = 5;
+    deliver(&f, &transfer);
+    assert_int_equal(f.recvs, 0);
+    assert_int_equal(votes.refused, 4);
+    struct raft_message beat = append_entries(5, 30, 30);
+    deliver(&f, &beat);
+    assert_int_equal(f.recvs, 1);
+    struct raft_message result;
+    memset(&result, 0, sizeof(result));
+    result.type = RAFT_IO_APPEND_ENTRIES_RESULT;
+    result.server_id = 1;
+    result.server_address = "node-1";
+    assert_int_equal(f.guard.io.send(&f.guard.io, &req, &result, NULL), 0);
+    assert_int_equal(f.sends, 1);
+    assert_true(watch_close(&f, dir));
+}
+
+/* Goal: the catch-up target is a commit index the leader announced once it
+ * covered an entry of its own term (found in the entries it sent), not the
+ * stale one a new leader sends first; after the lift only terms above the
+ * floor pass. */
+static void test_pending_target_and_floor(void **state)
+{
+    (void)state;
+    char dir[] = "/tmp/usher-io-guard.XXXXXX";
+    struct vote_guard votes;
+    struct fake f;
+    pending_open(&f, &votes, dir);
+    struct raft_message append = append_entries(5, 30, 30);
+    append.append_entries.prev_log_term = 4; /* a new leader's first heartbeat */
+    deliver(&f, &append);
+    assert_int_equal(votes.target_term, 5);
+    assert_false(votes.target_fixed);
+    struct raft_entry entries[2]; /* 31 of term 4, 32 of the leader's term */
+    memset(entries, 0, sizeof(entries));
+    entries[0].term = 4;
+    entries[1].term = 5;
+    append.append_entries.entries = entries;
+    append.append_entries.n_entries = 2;
+    append.append_entries.leader_commit = 31;
+    deliver(&f, &append);
+    assert_int_equal(votes.own_index, 32);
+    assert_false(votes.target_fixed); /* 31 < 32: still stale */
+    append.append_entries.leader_commit = 42;
+    deliver(&f, &append);
+    assert_true(votes.target_fixed);
+    assert_int_equal(votes.target_index, 42);
+    bool lifted = false;
+    char errmsg[USHER_ERRMSG_MAX];
+    assert_int_equal(vote_guard_catch_up(&votes, 42, 5, &lifted, errmsg), 0);
+    assert_true(lifted);
+    struct raft_message at_floor = vote_request(5, false);
+    struct raft_message above = vote_request(6, false);
+    deliver(&f, &at_floor);
+    assert_int_equal(f.recvs, 3);
+    deliver(&f, &above);
+    assert_int_equal(f.recvs, 4);
+    struct raft_io_send req;
+    assert_int_equal(f.guard.io.send(&f.guard.io, &req, &above, NULL), 0);
+    assert_int_equal(f.sends, 1);
+    assert_true(watch_close(&f, dir));
 }
 
 /* Goal: at a new cluster's first election (every log holds only the
@@ -409,6 +443,7 @@ static void test_watch_ran_cluster_arms(void **state)
     char dir2[] = "/tmp/usher-io-guard.XXXXXX";
     watch_open(&f, &votes, dir2);
     struct raft_message heartbeat = append_entries(4, 9, 9);
+    heartbeat.append_entries.prev_log_term = 4; /* entry 9 is of its term */
     deliver(&f, &heartbeat);
     assert_int_equal(f.recvs, 1);
     assert_true(votes.armed && votes.pending);
@@ -430,6 +465,7 @@ int main(void)
         cmocka_unit_test(test_send_to_nobody_is_refused),
         cmocka_unit_test(test_time_is_fresh),
         cmocka_unit_test(test_pending_vote_guard_blocks_votes),
+        cmocka_unit_test(test_pending_target_and_floor),
         cmocka_unit_test(test_watch_new_cluster_votes),
         cmocka_unit_test(test_watch_ran_cluster_arms),
     };
