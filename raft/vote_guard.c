@@ -111,11 +111,10 @@ static bool guard_parse(const char *text, struct vote_guard *v)
     return true;
 }
 
-/* Reads the guard file into *v; *exists false when there is none. */
-static int guard_load(struct vote_guard *v, bool *exists, char *errmsg)
+/* Reads the guard file into *v; none leaves *v as it is. */
+static int guard_load(struct vote_guard *v, char *errmsg)
 {
     FILE *f = fopen(v->path, "r");
-    *exists = f != NULL;
     if (f == NULL) {
         return errno == ENOENT ? 0 : storage_error(errmsg, "open", v->path);
     }
@@ -155,9 +154,8 @@ int vote_guard_open(struct vote_guard *v, const char *dir, bool forgotten, bool 
 {
     memset(v, 0, sizeof(*v));
     int rc = set_path(v->path, dir, VOTE_GUARD_FILE, errmsg);
-    bool exists = false;
     if (rc == 0) {
-        rc = guard_load(v, &exists, errmsg);
+        rc = guard_load(v, errmsg);
     }
     if (rc != 0 || v->pending) {
         return rc; /* pending already: nothing is stricter */
@@ -185,10 +183,11 @@ int vote_guard_decide(struct vote_guard *v, bool cluster_ran, bool *armed, char 
         }
         return guard_dir_sync(v, errmsg);
     }
-    v->armed = true;
-    v->pending = true;
     *armed = true;
-    return guard_write(v, "pending\n", errmsg);
+    int rc = guard_set(v, true, errmsg);
+    v->armed = true; /* in memory even if the file failed: only a restart forgets */
+    v->pending = true;
+    return rc;
 }
 
 bool vote_guard_allows(const struct vote_guard *v, uint64_t term)
